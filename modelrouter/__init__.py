@@ -1,0 +1,1 @@
+"""modelrouter: route LLM requests to providers whose terms you accept."""

@@ -1,0 +1,1 @@
+"""Wire-protocol codecs: each maps one protocol to and from `modelrouter.ir`."""
