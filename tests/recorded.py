@@ -74,7 +74,7 @@ def _body(section: dict[str, Any]) -> tuple[bytes, Any]:
 
 def load(path: Path) -> list[Interaction]:
     """Parse one cassette file into its interactions."""
-    document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    document = yaml.load(path.read_text(), Loader=_Loader)
     interactions = []
     for item in document["interactions"]:
         if "request" not in item:
