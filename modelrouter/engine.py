@@ -1,0 +1,108 @@
+"""The assembled routing engine: config, catalog, readiness, named policies and the router.
+
+The CLI and (later) the gateway build one `Engine` at start; `modelrouter.route()` is the
+same explanation from Python.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from modelrouter.catalog.catalog import Catalog
+from modelrouter.catalog.operator import build_catalog
+from modelrouter.config import Config, load_config
+from modelrouter.errors import ConfigError, Forbidden
+from modelrouter.routing.policy import Policy, PolicyError
+from modelrouter.routing.readiness import Readiness
+from modelrouter.routing.select import Decision, Health, Needs, Router
+
+__all__ = ["Engine", "route"]
+
+
+class Engine:
+    """Everything a routing decision needs, built once from one config."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        now: datetime | None = None,
+        env: Mapping[str, str] | None = None,
+        health: Health | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.catalog: Catalog = build_catalog(self.config, now or datetime.now(UTC))
+        self.readiness = Readiness(self.config, self.catalog.providers, env)
+        self.policies = self._named_policies()
+        self.default_policy = (
+            self.policies[self.config.default_policy] if self.config.default_policy else Policy()
+        )
+        self.router = Router(
+            self.catalog, self.readiness, customer_location=self.config.customer_location, health=health
+        )
+
+    @classmethod
+    def load(cls, config_file: str | os.PathLike[str] | None = None, **kwargs: Any) -> Engine:
+        """An engine for the config file found the SPEC way (`--config`, env, ./modelrouter.yaml)."""
+        return cls(load_config(config_file), **kwargs)
+
+    def _named_policies(self) -> dict[str, Policy]:
+        policies = {}
+        for name, data in self.config.policies.items():
+            try:
+                policies[name] = Policy.parse(data, name=name)
+            except PolicyError as exc:
+                raise ConfigError(f"policies.{name}: {exc.message}") from exc
+        return policies
+
+    def policy(self, spec: str | Mapping[str, Any] | Policy | None) -> Policy:
+        """A policy by name, inline mapping, or as is; None is the empty policy."""
+        if spec is None:
+            return Policy()
+        if isinstance(spec, Policy):
+            return spec
+        if isinstance(spec, str):
+            found = self.policies.get(spec)
+            if found is None:
+                known = ", ".join(sorted(self.policies)) or "none defined"
+                raise Forbidden(f"unknown policy {spec!r} (policies: {known})")
+            return found
+        return Policy.parse(spec, name="inline")
+
+    def effective_policy(self, *layers: str | Mapping[str, Any] | Policy | None) -> Policy:
+        """The default policy tightened by each layer in turn (key policy, request policy…)."""
+        policy = self.default_policy
+        for layer in layers:
+            if layer is not None:
+                policy = policy.tighten(self.policy(layer))
+        return policy
+
+    def route(
+        self,
+        model: str,
+        *policies: str | Mapping[str, Any] | Policy | None,
+        needs: Needs | None = None,
+    ) -> Decision:
+        """Explain the routing of `model` under the default policy tightened by `policies`."""
+        return self.router.route(model, self.effective_policy(*policies), needs)
+
+
+def route(
+    model: str,
+    policy: str | Mapping[str, Any] | Policy | None = None,
+    *,
+    config: str | os.PathLike[str] | None = None,
+    input_tokens: int | None = None,
+    max_tokens: int | None = None,
+    capabilities: frozenset[str] = frozenset(),
+) -> Decision:
+    """Explain how modelrouter would route a request for `model` (nothing is sent).
+
+    >>> decision = route("claude-sonnet-4.5", {"residency": ["EU"]})
+    >>> [c.entry.id for c in decision.candidates]  # doctest: +SKIP
+    """
+    engine = Engine.load(config)
+    return engine.route(model, policy, needs=Needs(input_tokens, max_tokens, capabilities))

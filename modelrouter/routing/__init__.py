@@ -1,0 +1,1 @@
+"""Routing: policies, hard-constraint checks, readiness and ranked decisions."""

@@ -1,0 +1,301 @@
+"""Routing decisions: which offerings meet the policy, why the others do not, in what order.
+
+`Router.route` is pure given its inputs (catalog, readiness, policy, the request's needs, an
+optional health view) and explains itself: every rejected offering carries human-readable
+reasons. Hard constraints never let an unknown fact qualify. The part of a decision that
+depends only on (policy, model, pin) is cached, so a warm decision touches only the few
+offerings of one model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from modelrouter.catalog.catalog import Catalog, Entry, Target
+from modelrouter.catalog.records import Model
+from modelrouter.errors import ModelRetired
+from modelrouter.routing.checks import compile_checks
+from modelrouter.routing.policy import Policy
+from modelrouter.routing.readiness import Readiness
+
+__all__ = ["Candidate", "Decision", "Health", "Needs", "Rejection", "Router"]
+
+_KIND_RANK = {"direct": 0, "cloud": 1, "aggregator": 2, "custom": 3}
+_MAX_SUBSTITUTIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What the request itself requires of an offering, checked whatever the policy says."""
+
+    input_tokens: int | None = None
+    max_tokens: int | None = None
+    capabilities: frozenset[str] = frozenset()
+
+
+class Health(Protocol):
+    """Live measurements per offering id, for the latency and throughput sorts."""
+
+    def latency_ms(self, offering: str) -> float | None:
+        """Typical time to first token, or None before any measurement."""
+
+    def throughput(self, offering: str) -> float | None:
+        """Typical output tokens per second, or None before any measurement."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An offering that meets the policy; `not_ready` says why the gateway cannot call it yet."""
+
+    entry: Entry
+    score: Decimal | float | None
+    not_ready: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the gateway can call it (credentials, enabled region)."""
+        return not self.not_ready
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An offering that does not meet the policy or the request, with every reason."""
+
+    entry: Entry
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The explanation of one routing decision (`modelrouter route`, `POST /v1/route`)."""
+
+    requested: str
+    model: Model
+    policy: Policy
+    candidates: tuple[Candidate, ...]
+    rejected: tuple[Rejection, ...]
+    substituted_from: str | None = None
+    sort: str = "price"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def attempt_order(self) -> list[Entry]:
+        """The offerings the gateway would try, in order (one only without fallbacks)."""
+        ready = [c.entry for c in self.candidates if c.ready]
+        return ready if self.policy.allow_fallbacks else ready[:1]
+
+    def to_json(self) -> dict[str, Any]:
+        """The SPEC section 2 `route --format json` object."""
+        return {
+            "model": self.model.id,
+            "requested": self.requested,
+            "substituted": {"from": self.substituted_from, "to": self.model.id}
+            if self.substituted_from
+            else None,
+            "policy": self.policy.describe(),
+            "sort": self.sort,
+            "candidates": [_candidate_json(c) for c in self.candidates],
+            "rejected": [
+                {"provider": r.entry.provider.id, "offering": r.entry.id, "reasons": list(r.reasons)}
+                for r in self.rejected
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def _candidate_json(candidate: Candidate) -> dict[str, Any]:
+    entry = candidate.entry
+    price = entry.price
+    return {
+        "provider": entry.provider.id,
+        "offering": entry.id,
+        "provider_model": entry.offering.provider_model,
+        "region": entry.offering.region,
+        "price": {
+            "input": _num(price.per_million("input")) if price else None,
+            "output": _num(price.per_million("output")) if price else None,
+        },
+        "score": _num(candidate.score),
+        "ready": candidate.ready,
+        "not_ready": list(candidate.not_ready),
+        "lifecycle": entry.lifecycle.status,
+    }
+
+
+def _num(value: Decimal | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """The cacheable part of a decision: who passes the terms, and every rejection reason."""
+
+    passing: tuple[tuple[Entry, tuple[str, ...]], ...]
+    rejected: tuple[Rejection, ...]
+
+
+class Router:
+    """Makes routing decisions against one catalog and one configuration."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        readiness: Readiness,
+        *,
+        customer_location: str | None = None,
+        health: Health | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.readiness = readiness
+        self.customer_location = customer_location
+        self.health = health
+        self._cache: dict[tuple[object, ...], _Static] = {}
+
+    def route(self, requested: str, policy: Policy | None = None, needs: Needs | None = None) -> Decision:
+        """Explain which offerings of `requested` would serve a request under `policy`.
+
+        Raises `ModelNotFound` for unknown names and `ModelRetired` for a retired model when
+        the policy forbids substitution.
+        """
+        policy = policy or Policy()
+        needs = needs or Needs()
+        target = self.catalog.resolve(requested)
+        target, substituted_from = self._substitute(target, policy)
+        static = self._static(target, policy, needs.capabilities)
+        candidates, rejected = self._fit(static, needs)
+        sort, notes = self._sort_key(policy)
+        ordered = self._order(candidates, policy, needs, sort)
+        return Decision(
+            requested=requested,
+            model=target.model,
+            policy=policy,
+            candidates=tuple(ordered),
+            rejected=static.rejected + tuple(rejected),
+            substituted_from=substituted_from,
+            sort=sort,
+            notes=notes,
+        )
+
+    def _substitute(self, target: Target, policy: Policy) -> tuple[Target, str | None]:
+        """A retired model answers through its maker's replacement, unless the policy forbids it."""
+        original = target.model
+        if target.offerings is not None and self._pinned_offering_answers(target):
+            return target, None
+        for _ in range(_MAX_SUBSTITUTIONS):
+            lifecycle = target.model.lifecycle
+            if lifecycle.effective(self.catalog.today) != "retired":
+                break
+            replacement = lifecycle.replacement
+            if not policy.allow_substitution or replacement is None or replacement not in self.catalog.models:
+                raise ModelRetired(
+                    _retired_message(target.model, replacement), model=original.id, replacement=replacement
+                )
+            target = Target(self.catalog.models[replacement], target.provider, None, None, target.via_alias)
+        return target, (original.id if target.model.id != original.id else None)
+
+    def _pinned_offering_answers(self, target: Target) -> bool:
+        entries = [e for e in self.catalog.by_model[target.model.id] if target.admits(e)]
+        return any(e.status(self.catalog.today) != "retired" for e in entries)
+
+    def _static(self, target: Target, policy: Policy, needed: frozenset[str]) -> _Static:
+        key = (target, policy, needed, self.catalog.today)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._evaluate(target, policy, needed)
+        return cached
+
+    def _evaluate(self, target: Target, policy: Policy, needed: frozenset[str]) -> _Static:
+        checks = compile_checks(policy, needed, self.catalog, self.customer_location)
+        passing = []
+        rejected = []
+        for entry in self.catalog.by_model[target.model.id]:
+            reasons = [] if target.admits(entry) else [_pin_reason(target)]
+            reasons.extend(r for check in checks if (r := check(entry)) is not None)
+            if reasons:
+                rejected.append(Rejection(entry, tuple(reasons)))
+            else:
+                passing.append((entry, self.readiness.problems(entry)))
+        return _Static(tuple(passing), tuple(rejected))
+
+    def _fit(self, static: _Static, needs: Needs) -> tuple[list[Candidate], list[Rejection]]:
+        """Context fit depends on the request, so it is checked after the cached part."""
+        if needs.input_tokens is None:
+            return [Candidate(entry, None, problems) for entry, problems in static.passing], []
+        wanted = needs.input_tokens + (needs.max_tokens or 0)
+        candidates, rejected = [], []
+        for entry, problems in static.passing:
+            window = entry.context_window
+            if window is not None and wanted > window:
+                rejected.append(Rejection(entry, (_context_reason(needs, window),)))
+            else:
+                candidates.append(Candidate(entry, None, problems))
+        return candidates, rejected
+
+    def _sort_key(self, policy: Policy) -> tuple[str, tuple[str, ...]]:
+        sort = policy.sort or "price"
+        if sort != "price" and self.health is None:
+            return "price", (f"no {sort} measurements yet: ordered by price",)
+        return sort, ()
+
+    def _order(self, candidates: list[Candidate], policy: Policy, needs: Needs, sort: str) -> list[Candidate]:
+        tokens = needs.input_tokens or 0
+        scored = [Candidate(c.entry, self._score(c.entry, sort, tokens), c.not_ready) for c in candidates]
+        order = {name: i for i, name in enumerate(policy.order)}
+
+        def rank(candidate: Candidate) -> tuple[Any, ...]:
+            entry = candidate.entry
+            preferred = min((order[n] for n in _names(entry) if n in order), default=len(order))
+            score = candidate.score
+            by_score = (score is None, -score if sort == "throughput" and score is not None else score or 0)
+            return (preferred, *by_score, _KIND_RANK.get(entry.provider.kind, 9), entry.id)
+
+        return sorted(scored, key=rank)
+
+    def _score(self, entry: Entry, sort: str, input_tokens: int) -> Decimal | float | None:
+        if sort == "latency" and self.health is not None:
+            return self.health.latency_ms(entry.id)
+        if sort == "throughput" and self.health is not None:
+            return self.health.throughput(entry.id)
+        price = entry.price
+        if price is None:
+            return None
+        rate_in = price.per_million("input", input_tokens)
+        rate_out = price.per_million("output", input_tokens)
+        if rate_in is None or rate_out is None:
+            return None
+        return (3 * rate_in + rate_out) / 4
+
+
+def _names(entry: Entry) -> tuple[str, ...]:
+    return (entry.provider.id, *entry.provider.openrouter_slugs)
+
+
+def _pin_reason(target: Target) -> str:
+    if target.offerings is not None:
+        return "not the requested provider model id"
+    where = target.provider or ""
+    if target.region:
+        where += f":{target.region}"
+    return f"not the pinned provider ({where})"
+
+
+def _context_reason(needs: Needs, window: int) -> str:
+    output = f" + {needs.max_tokens:,} output" if needs.max_tokens else ""
+    return f"context: {needs.input_tokens:,} input{output} tokens exceed the {window:,}-token window"
+
+
+def _retired_message(model: Model, replacement: str | None) -> str:
+    when = model.lifecycle.retired_on or model.lifecycle.retires_on
+    since = f" on {when.isoformat()}" if when else ""
+    if replacement:
+        return (
+            f"{model.id} was retired{since}; its replacement is {replacement}. Ask for {replacement}, "
+            "or allow substitution (allow_substitution: true)"
+        )
+    return f"{model.id} was retired{since} and its maker names no replacement"
+
+
+HealthMap = Mapping[str, float]
