@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from modelrouter.catalog.catalog import Entry
 from modelrouter.catalog.records import Provider
-from modelrouter.config import Config, ProviderConfig
+from modelrouter.config import ENV_PREFIX, Config, ProviderConfig
 
 __all__ = ["Readiness"]
 
@@ -42,14 +42,12 @@ class Readiness:
         if hint is not None:
             out.append(f"no credentials for {entry.provider.id}: {hint}")
         section = self._sections.get(entry.provider.id)
-        configured = section.setting("regions") if section is not None else None
-        if configured:
-            region = entry.offering.region
-            if not entry.region.reachable_from(region, [str(c) for c in configured]):
-                out.append(
-                    f"region {region} is not enabled: providers.{entry.provider.id}.regions lists "
-                    + ", ".join(str(c) for c in configured)
-                )
+        raw = self._value(section.settings.get("regions")) if section is not None else None
+        configured = [raw] if isinstance(raw, str) else [str(c) for c in raw] if isinstance(raw, list) else []
+        region = entry.offering.region
+        if configured and not entry.region.reachable_from(region, configured):
+            where = f"providers.{entry.provider.id}.regions"
+            out.append(f"region {region} is not enabled: {where} lists {', '.join(configured)}")
         return tuple(out)
 
     def _credentials_hint(self, provider: Provider, section: ProviderConfig | None) -> str | None:
@@ -65,6 +63,12 @@ class Readiness:
         return f"set {' or '.join(ways)} (or {' or '.join(keys)} in modelrouter.yaml)"
 
     def _set(self, key: str, env: str, section: ProviderConfig | None) -> bool:
-        if section is not None and section.setting(key):
+        if section is not None and self._value(section.settings.get(key)):
             return True
         return bool(env and self._env.get(env))
+
+    def _value(self, raw: object) -> object:
+        """A setting's value, reading `env:NAME` from this readiness's environment."""
+        if isinstance(raw, str) and raw.startswith(ENV_PREFIX):
+            return self._env.get(raw[len(ENV_PREFIX) :])
+        return raw

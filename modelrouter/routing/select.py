@@ -182,7 +182,8 @@ class Router:
     def _substitute(self, target: Target, policy: Policy) -> tuple[Target, str | None]:
         """A retired model answers through its maker's replacement, unless the policy forbids it."""
         original = target.model
-        if target.offerings is not None and self._pinned_offering_answers(target):
+        pinned = target.provider is not None or target.offerings is not None
+        if pinned and self._pinned_offering_answers(target):
             return target, None
         for _ in range(_MAX_SUBSTITUTIONS):
             lifecycle = target.model.lifecycle
