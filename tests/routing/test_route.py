@@ -240,7 +240,8 @@ def test_max_price(engine: Engine) -> None:
 
 def test_readiness_names_missing_credentials_and_disabled_regions() -> None:
     engine = make_engine(
-        "providers:\n  bedrock: {regions: [eu-central-1], access_key_id: env:AKID, secret_access_key: env:SAK}\n",
+        "providers:\n  bedrock: {regions: [eu-central-1], access_key_id: env:AKID,"
+        " secret_access_key: env:SAK}\n",
         env={"AKID": "AKIAEXAMPLE", "SAK": "secret", "ANTHROPIC_API_KEY": "sk-ant-x"},
     )
     decision = engine.route("claude-sonnet-4.5")
@@ -252,7 +253,8 @@ def test_readiness_names_missing_credentials_and_disabled_regions() -> None:
         "region us is not enabled: providers.bedrock.regions lists eu-central-1",
     )
     assert ready["claude-sonnet-4.5@vertex"] == (
-        "no credentials for vertex: set GOOGLE_CLOUD_PROJECT (or providers.vertex.project in modelrouter.yaml)",
+        "no credentials for vertex: set GOOGLE_CLOUD_PROJECT"
+        " (or providers.vertex.project in modelrouter.yaml)",
     )
     assert [e.id for e in decision.attempt_order] == [
         "claude-sonnet-4.5@anthropic",
