@@ -122,10 +122,10 @@ class Catalog:
                 "define the model first (catalog models or the config's `models` section)"
             )
         entry = _resolve(provider, offering, model, self.now)
-        if any(
-            e.id == entry.id and e.offering.provider_model == offering.provider_model for e in self.entries
-        ):
-            raise ConfigError(f"offering {entry.id} ({offering.provider_model}) is listed twice")
+        if any(e.id == entry.id for e in self.by_model[model.id]):
+            raise ConfigError(
+                f"offering {entry.id} is listed twice; give one of them a `variant` name to tell them apart"
+            )
         self.entries.append(entry)
         self.by_model[model.id].append(entry)
 

@@ -163,6 +163,9 @@ class Offering(Row):
     provider_model: str
     """The provider's own id for the model (deployment name for Azure)."""
     region: str = "global"
+    variant: str | None = None
+    """Tells apart two offerings of one model at one provider and region (an operator's own
+    inference profile beside the catalog's); it becomes part of the offering id."""
     context_window: int | None = None
     max_output: int | None = None
     price_ref: str | None = None
@@ -184,9 +187,10 @@ class Offering(Row):
 
     @property
     def id(self) -> str:
-        """`MODEL@PROVIDER` or `MODEL@PROVIDER:REGION`: the same form a caller pins with."""
+        """`MODEL@PROVIDER[:REGION][#VARIANT]`: the form a caller pins with, plus any variant."""
         suffix = "" if self.region == "global" else f":{self.region}"
-        return f"{self.model}@{self.provider}{suffix}"
+        variant = f"#{self.variant}" if self.variant else ""
+        return f"{self.model}@{self.provider}{suffix}{variant}"
 
     @field_validator("terms")
     @classmethod
