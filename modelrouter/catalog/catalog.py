@@ -37,6 +37,8 @@ _T = TypeVar("_T")
 class Entry:
     """One offering, resolved: what the policy engine and the listings read."""
 
+    id: str
+    """The offering id, `MODEL@PROVIDER[:REGION][#VARIANT]` (computed once: the router keys on it)."""
     offering: Offering
     provider: Provider
     model: Model
@@ -53,11 +55,6 @@ class Entry:
     training: bool | None = field(repr=False)
     private_endpoint: bool | None = field(repr=False)
     compliance: frozenset[str] | None = field(repr=False)
-
-    @property
-    def id(self) -> str:
-        """The offering id, `MODEL@PROVIDER[:REGION]`."""
-        return self.offering.id
 
     def status(self, today: date) -> LifecycleStatus:
         """The lifecycle status on `today` (a passed deprecation date means retired)."""
@@ -201,6 +198,7 @@ def _resolve(provider: Provider, offering: Offering, model: Model, now: datetime
     if offering.capabilities is not None:
         capabilities = capabilities & frozenset(offering.capabilities)
     return Entry(
+        id=offering.id,
         offering=offering,
         provider=provider,
         model=model,

@@ -78,7 +78,15 @@ class Price:
     @property
     def tiered(self) -> bool:
         """Whether any rate changes with the prompt's size (long-context tiers)."""
-        return any(isinstance(v, TieredPrices) for v in self.rates.__dict__.values())
+        return self.tier_start is not None
+
+    @property
+    def tier_start(self) -> int | None:
+        """The smallest prompt size above which some rate changes, or None without tiers."""
+        starts = [
+            t.start for v in self.rates.__dict__.values() if isinstance(v, TieredPrices) for t in v.tiers
+        ]
+        return min(starts, default=None)
 
     def at(self, when: datetime) -> ModelPrice:
         """The rates in force at `when`."""

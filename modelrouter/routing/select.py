@@ -9,7 +9,6 @@ offerings of one model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -131,14 +130,19 @@ def _num(value: Decimal | float | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class _Static:
-    """The cacheable part of a decision: who passes the terms, and every rejection reason."""
+    """The cacheable part of a decision: who passes the terms (ranked), and every rejection."""
 
-    passing: tuple[tuple[Entry, tuple[str, ...]], ...]
+    candidates: tuple[Candidate, ...]
+    """Ranked as for a tiny prompt; re-ranked only when a prompt crosses `tier_start`."""
     rejected: tuple[Rejection, ...]
+    tier_start: int | None
 
 
 class Router:
     """Makes routing decisions against one catalog and one configuration."""
+
+    cache_size = 4096
+    """Distinct (policy, model, pin) evaluations kept; the cache is dropped when it fills."""
 
     def __init__(
         self,
@@ -164,16 +168,23 @@ class Router:
         needs = needs or Needs()
         target = self.catalog.resolve(requested)
         target, substituted_from = self._substitute(target, policy)
-        static = self._static(target, policy, needs.capabilities)
-        candidates, rejected = self._fit(static, needs)
         sort, notes = self._sort_key(policy)
-        ordered = self._order(candidates, policy, needs, sort)
+        static = self._static(target, policy, needs.capabilities, sort)
+        candidates, rejected = static.candidates, static.rejected
+        tokens = needs.input_tokens
+        if tokens is not None:
+            candidates, too_long = self._fit(candidates, needs)
+            rejected += too_long
+        if sort != "price" or (
+            tokens is not None and static.tier_start is not None and tokens > static.tier_start
+        ):
+            candidates = self._order(candidates, policy, tokens or 0, sort)
         return Decision(
             requested=requested,
             model=target.model,
             policy=policy,
-            candidates=tuple(ordered),
-            rejected=static.rejected + tuple(rejected),
+            candidates=candidates,
+            rejected=rejected,
             substituted_from=substituted_from,
             sort=sort,
             notes=notes,
@@ -191,9 +202,8 @@ class Router:
                 break
             replacement = lifecycle.replacement
             if not policy.allow_substitution or replacement is None or replacement not in self.catalog.models:
-                raise ModelRetired(
-                    _retired_message(target.model, replacement), model=original.id, replacement=replacement
-                )
+                message = _retired_message(target.model, replacement)
+                raise ModelRetired(message, model=original.id, replacement=replacement)
             target = Target(self.catalog.models[replacement], target.provider, None, None, target.via_alias)
         return target, (original.id if target.model.id != original.id else None)
 
@@ -201,14 +211,16 @@ class Router:
         entries = [e for e in self.catalog.by_model[target.model.id] if target.admits(e)]
         return any(e.status(self.catalog.today) != "retired" for e in entries)
 
-    def _static(self, target: Target, policy: Policy, needed: frozenset[str]) -> _Static:
-        key = (target, policy, needed, self.catalog.today)
+    def _static(self, target: Target, policy: Policy, needed: frozenset[str], sort: str) -> _Static:
+        key = (target.model.id, target.provider, target.region, target.offerings, policy, needed, sort)
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = self._evaluate(target, policy, needed)
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
+            cached = self._cache[key] = self._evaluate(target, policy, needed, sort)
         return cached
 
-    def _evaluate(self, target: Target, policy: Policy, needed: frozenset[str]) -> _Static:
+    def _evaluate(self, target: Target, policy: Policy, needed: frozenset[str], sort: str) -> _Static:
         checks = compile_checks(policy, needed, self.catalog, self.customer_location)
         passing = []
         rejected = []
@@ -218,22 +230,26 @@ class Router:
             if reasons:
                 rejected.append(Rejection(entry, tuple(reasons)))
             else:
-                passing.append((entry, self.readiness.problems(entry)))
-        return _Static(tuple(passing), tuple(rejected))
+                passing.append(Candidate(entry, None, self.readiness.problems(entry)))
+        ranked = self._order(tuple(passing), policy, 0, sort)
+        starts = [
+            c.entry.price.tier_start for c in ranked if c.entry.price and c.entry.price.tier_start is not None
+        ]
+        return _Static(ranked, tuple(rejected), min(starts, default=None))
 
-    def _fit(self, static: _Static, needs: Needs) -> tuple[list[Candidate], list[Rejection]]:
+    def _fit(
+        self, candidates: tuple[Candidate, ...], needs: Needs
+    ) -> tuple[tuple[Candidate, ...], tuple[Rejection, ...]]:
         """Context fit depends on the request, so it is checked after the cached part."""
-        if needs.input_tokens is None:
-            return [Candidate(entry, None, problems) for entry, problems in static.passing], []
-        wanted = needs.input_tokens + (needs.max_tokens or 0)
-        candidates, rejected = [], []
-        for entry, problems in static.passing:
-            window = entry.context_window
+        wanted = (needs.input_tokens or 0) + (needs.max_tokens or 0)
+        fits, too_long = [], []
+        for candidate in candidates:
+            window = candidate.entry.context_window
             if window is not None and wanted > window:
-                rejected.append(Rejection(entry, (_context_reason(needs, window),)))
+                too_long.append(Rejection(candidate.entry, (_context_reason(needs, window),)))
             else:
-                candidates.append(Candidate(entry, None, problems))
-        return candidates, rejected
+                fits.append(candidate)
+        return tuple(fits), tuple(too_long)
 
     def _sort_key(self, policy: Policy) -> tuple[str, tuple[str, ...]]:
         sort = policy.sort or "price"
@@ -241,8 +257,9 @@ class Router:
             return "price", (f"no {sort} measurements yet: ordered by price",)
         return sort, ()
 
-    def _order(self, candidates: list[Candidate], policy: Policy, needs: Needs, sort: str) -> list[Candidate]:
-        tokens = needs.input_tokens or 0
+    def _order(
+        self, candidates: tuple[Candidate, ...], policy: Policy, tokens: int, sort: str
+    ) -> tuple[Candidate, ...]:
         scored = [Candidate(c.entry, self._score(c.entry, sort, tokens), c.not_ready) for c in candidates]
         order = {name: i for i, name in enumerate(policy.order)}
 
@@ -253,7 +270,7 @@ class Router:
             by_score = (score is None, -score if sort == "throughput" and score is not None else score or 0)
             return (preferred, *by_score, _KIND_RANK.get(entry.provider.kind, 9), entry.id)
 
-        return sorted(scored, key=rank)
+        return tuple(sorted(scored, key=rank))
 
     def _score(self, entry: Entry, sort: str, input_tokens: int) -> Decimal | float | None:
         if sort == "latency" and self.health is not None:
@@ -297,6 +314,3 @@ def _retired_message(model: Model, replacement: str | None) -> str:
             "or allow substitution (allow_substitution: true)"
         )
     return f"{model.id} was retired{since} and its maker names no replacement"
-
-
-HealthMap = Mapping[str, float]

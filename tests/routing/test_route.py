@@ -289,3 +289,15 @@ def test_named_and_default_policies_compose() -> None:
         "claude-sonnet-4.5@bedrock:eu",
         "claude-sonnet-4.5@vertex:europe-west1",
     ]
+
+
+def test_the_python_api_gives_the_same_explanation(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    import modelrouter
+
+    monkeypatch.delenv("MODELROUTER_CONFIG", raising=False)
+    decision = modelrouter.route("claude-sonnet-4.5", {"residency": ["EU"]}, input_tokens=1000)
+    assert [c.entry.id for c in decision.candidates] == [
+        "claude-sonnet-4.5@bedrock:eu",
+        "claude-sonnet-4.5@vertex:europe-west1",
+    ]
+    assert decision.to_json()["rejected"][0]["reasons"]
