@@ -15,10 +15,10 @@ Run: .venv/bin/python bench/route_decision.py
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
