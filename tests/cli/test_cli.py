@@ -245,3 +245,31 @@ def test_check_names_what_to_configure(tmp_path: Path, monkeypatch: pytest.Monke
     assert policies["eu"]["met"] is False
     assert policies["us-cheap"]["met"] is False
     assert "sk-test-not-a-real-key" not in orjson.dumps(report).decode()
+
+
+def test_operator_statements_are_marked_in_every_listing(tmp_path: Path) -> None:
+    config = tmp_path / "mr.yaml"
+    config.write_text(
+        "providers:\n"
+        "  bedrock:\n"
+        "    terms: {retention_days: {value: 0, note: data_retention_mode=none}}\n"
+        "    offerings:\n"
+        "      - {model: claude-sonnet-4.5, provider_model: my-profile, region: eu, variant: ours,\n"
+        "         price: {input: 3, output: 15, source: our contract, as_of: 2026-11-01}}\n"
+        "  local: {kind: openai-compatible, base_url: 'http://127.0.0.1:11434/v1', models: [llama3.2]}\n"
+    )
+    providers = {p["id"]: p for p in run_json("providers", "--config", str(config))}
+    retention = providers["bedrock"]["terms"]["retention_days"]
+    assert (retention["value"], retention["origin"], retention["source"]) == (
+        0,
+        "operator",
+        f"operator config {config}",
+    )
+    assert providers["local"]["origin"] == "operator" and providers["local"]["kind"] == "custom"
+    prices = {p["offering"]: p for p in run_json("prices", "claude-sonnet-4.5", "--config", str(config))}
+    assert prices["claude-sonnet-4.5@bedrock:eu#ours"]["origin"] == "operator"
+    assert prices["claude-sonnet-4.5@bedrock:eu#ours"]["source"] == "our contract"
+    models = {m["id"]: m for m in run_json("models", "--config", str(config))}
+    assert models["llama3.2"]["origin"] == "operator"
+    table_output = run("providers", "--config", str(config)).output
+    assert "0*" in table_output
