@@ -40,14 +40,27 @@ class Row(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Fact(Row):
-    """One sourced statement. `value=None` is unknown; `origin` says who asserted it."""
+class Sourced(Row):
+    """Where a statement comes from: the page, the date it was true, how far to trust it."""
 
-    value: Any = None
     source: str | None = None
     as_of: date | None = None
     confidence: Confidence | None = None
     note: str | None = None
+
+
+def check_term_names(terms: dict[str, Fact]) -> dict[str, Fact]:
+    """Term overrides may only name the terms every listing shows."""
+    unknown = set(terms) - set(TERM_NAMES)
+    if unknown:
+        raise ValueError(f"unknown term(s) {sorted(unknown)}; terms are {', '.join(TERM_NAMES)}")
+    return terms
+
+
+class Fact(Sourced):
+    """One sourced statement. `value=None` is unknown; `origin` says who asserted it."""
+
+    value: Any = None
     origin: Origin = "catalog"
 
     @property
@@ -73,7 +86,7 @@ class Jurisdiction(Row):
         return frozenset({self.default, *self.by_customer.values()})
 
 
-class Lifecycle(Row):
+class Lifecycle(Sourced):
     """Where a model (or one offering of it) is in its life, as its maker or provider says."""
 
     status: LifecycleStatus = "active"
@@ -82,10 +95,6 @@ class Lifecycle(Row):
     retired_on: date | None = None
     replacement: str | None = None
     """The maker's named successor (a catalog model id), when there is one."""
-    source: str | None = None
-    as_of: date | None = None
-    confidence: Confidence | None = None
-    note: str | None = None
 
     def effective(self, today: date) -> LifecycleStatus:
         """The status on `today`: a deprecation whose date has passed is a retirement."""
@@ -154,7 +163,7 @@ class PriceOverride(Row):
         return self
 
 
-class Offering(Row):
+class Offering(Sourced):
     """One model sold by one provider in one region or deployment, on that provider's terms."""
 
     model: str
@@ -179,10 +188,6 @@ class Offering(Row):
     """Restricts the model's capabilities here, when this provider supports fewer."""
     base_url: str | None = None
     """An offering-specific endpoint (a regional host), when not the provider's."""
-    source: str | None = None
-    as_of: date | None = None
-    confidence: Confidence | None = None
-    note: str | None = None
     origin: Origin = "catalog"
 
     @property
@@ -192,26 +197,16 @@ class Offering(Row):
         variant = f"#{self.variant}" if self.variant else ""
         return f"{self.model}@{self.provider}{suffix}{variant}"
 
-    @field_validator("terms")
-    @classmethod
-    def _known_terms(cls, terms: dict[str, Fact]) -> dict[str, Fact]:
-        unknown = set(terms) - set(TERM_NAMES)
-        if unknown:
-            raise ValueError(f"unknown term(s) {sorted(unknown)}; terms are {', '.join(TERM_NAMES)}")
-        return terms
+    _known_terms = field_validator("terms")(check_term_names)
 
 
-class Region(Row):
+class Region(Sourced):
     """Where a provider region processes data: a geography code, or None for 'anywhere' (global)."""
 
     geo: str | None = None
     invoke_from: tuple[str, ...] | None = None
     """Prefixes of the configured regions this one is reachable from (Bedrock's geographic
     profiles are invoked from a source region in their geography); None: only itself."""
-    source: str | None = None
-    as_of: date | None = None
-    confidence: Confidence | None = None
-    note: str | None = None
 
     def reachable_from(self, name: str, configured: Iterable[str]) -> bool:
         """Whether this region can be used when the operator enabled only `configured` regions."""
@@ -243,13 +238,7 @@ class Provider(Row):
     origin: Origin = "catalog"
     offerings: tuple[Offering, ...] = ()
 
-    @field_validator("terms")
-    @classmethod
-    def _known_terms(cls, terms: dict[str, Fact]) -> dict[str, Fact]:
-        unknown = set(terms) - set(TERM_NAMES)
-        if unknown:
-            raise ValueError(f"unknown term(s) {sorted(unknown)}; terms are {', '.join(TERM_NAMES)}")
-        return terms
+    _known_terms = field_validator("terms")(check_term_names)
 
     @model_validator(mode="after")
     def _offerings_belong_here(self) -> Provider:

@@ -15,6 +15,7 @@ from modelrouter.catalog import bundled_providers
 from modelrouter.cli import cli
 from modelrouter.cli.route_cmd import parse_requirements
 from modelrouter.errors import BadRequest
+from tests.catalog.test_catalog_data import SEED_MODELS, SPEC_PROVIDERS
 
 
 @pytest.fixture(autouse=True)
