@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from modelrouter.catalog import bundled_providers
+from modelrouter.catalog.records import TERM_NAMES
 from modelrouter.cli import cli
 from modelrouter.cli.route_cmd import parse_requirements
 from modelrouter.errors import BadRequest
@@ -41,14 +42,7 @@ def run_json(*args: str) -> Any:
 
 def test_models_json_has_the_spec_shape() -> None:
     models = {m["id"]: m for m in run_json("models")}
-    assert {
-        "claude-opus-4.5",
-        "claude-sonnet-4.5",
-        "gpt-5.2",
-        "gemini-3-pro",
-        "grok-4.1",
-        "deepseek-v3.2",
-    } <= set(models)
+    assert SEED_MODELS <= set(models)
     sonnet = models["claude-sonnet-4.5"]
     spec_fields = {
         "id",
@@ -69,27 +63,10 @@ def test_models_json_has_the_spec_shape() -> None:
 
 def test_providers_json_has_every_term_with_its_source() -> None:
     providers = {p["id"]: p for p in run_json("providers")}
-    assert set(providers) == {
-        "anthropic",
-        "openai",
-        "google",
-        "vertex",
-        "bedrock",
-        "azure",
-        "xai",
-        "deepseek",
-        "openrouter",
-    }
+    assert set(providers) == SPEC_PROVIDERS
     for provider in providers.values():
         assert {"id", "name", "kind", "terms", "offerings"} <= set(provider)
-        for name in (
-            "jurisdiction",
-            "retention_days",
-            "training",
-            "zero_retention",
-            "residency",
-            "private_endpoint",
-        ):
+        for name in TERM_NAMES:
             term = provider["terms"][name]
             assert {"value", "source", "as_of", "confidence"} <= set(term)
             if term["value"] is not None:
