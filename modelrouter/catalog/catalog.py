@@ -56,6 +56,11 @@ class Entry:
     private_endpoint: bool | None = field(repr=False)
     compliance: frozenset[str] | None = field(repr=False)
 
+    @property
+    def protocol(self) -> str:
+        """The wire protocol this offering speaks (the offering's own, else its provider's)."""
+        return self.offering.protocol or self.provider.protocol
+
     def status(self, today: date) -> LifecycleStatus:
         """The lifecycle status on `today` (a passed deprecation date means retired)."""
         return self.lifecycle.effective(today)

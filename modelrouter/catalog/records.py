@@ -177,6 +177,9 @@ class Offering(Sourced):
     inference profile beside the catalog's); it becomes part of the offering id."""
     context_window: int | None = None
     max_output: int | None = None
+    protocol: str | None = None
+    """The wire protocol of this offering, when not the provider's (Claude on Vertex speaks
+    Anthropic Messages through rawPredict while Vertex's Gemini models speak generateContent)."""
     price_ref: str | None = None
     """The genai-prices model reference, when it differs from `provider_model`."""
     price: PriceOverride | None = None

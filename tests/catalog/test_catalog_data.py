@@ -141,3 +141,10 @@ def test_global_endpoints_never_count_as_residency(engine: Engine) -> None:
     for entry in engine.catalog.entries:
         if entry.offering.region == "global":
             assert entry.terms["residency"].value is None, entry.id
+
+
+def test_each_offering_names_the_protocol_it_speaks(engine: Engine) -> None:
+    protocols = {e.id: e.protocol for e in engine.catalog.entries if e.provider.id == "vertex"}
+    assert protocols["claude-sonnet-4.5@vertex:europe-west1"] == "anthropic_messages"
+    assert protocols["gemini-3.1-pro@vertex"] == "gemini"
+    assert {e.protocol for e in engine.catalog.entries} <= PROTOCOLS
