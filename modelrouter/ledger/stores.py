@@ -1,0 +1,239 @@
+"""Where ledger rows end up: SQLite (the default, WAL) or PostgreSQL (several gateways).
+
+Both apply a batch of rows in one transaction with whole-row upserts guarded by `version`,
+so applying the same batch twice changes nothing. Migrations are numbered, append-only SQL
+files per dialect, recorded in `modelrouter_migrations`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import orjson
+
+from modelrouter.errors import ConfigError
+from modelrouter.ledger.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS
+
+__all__ = ["PostgresStore", "SQLiteStore", "Store", "migrations", "open_store"]
+
+
+class Store(Protocol):
+    """A database that holds the ledger."""
+
+    def apply(self, requests: Sequence[dict[str, Any]], attempts: Sequence[dict[str, Any]]) -> None:
+        """Upsert rows in one transaction (idempotent, versions only move forward)."""
+
+    def reconcile(self, cutoff: str, now: str) -> int:
+        """Mark requests still `started` before `cutoff` as `interrupted`; return how many."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query (reports)."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """The numbered migrations of a dialect, in order: (number, name, SQL)."""
+    folder = resources.files("modelrouter.ledger") / "migrations" / dialect
+    out = []
+    for item in folder.iterdir():
+        if item.name.endswith(".sql"):
+            number, _, _ = item.name.partition("_")
+            out.append((int(number), item.name, item.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...], placeholder: str) -> str:
+    names = ", ".join(columns)
+    values = ", ".join(placeholder for _ in columns)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {table} ({names}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} WHERE {table}.version < excluded.version"
+    )
+
+
+_RECONCILE = (
+    "UPDATE requests SET state = 'interrupted', updated_at = {p}, version = version + 1, "
+    "error = 'the gateway stopped before this request finished' "
+    "WHERE state = 'started' AND created_at < {p}"
+)
+
+
+class SQLiteStore:
+    """The default store: one file, WAL mode, safe for several processes on one machine."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=30000")
+        self._requests = _upsert("requests", REQUEST_COLUMNS, ("request_id",), "?")
+        self._attempts = _upsert("attempts", ATTEMPT_COLUMNS, ("request_id", "attempt_no"), "?")
+        self._reads: sqlite3.Connection | None = None
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied; return their names."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS modelrouter_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+            )
+            done = {row[0] for row in db.execute("SELECT version FROM modelrouter_migrations")}
+            applied = []
+            for number, name, sql in migrations(self.dialect):
+                if number not in done:
+                    for statement in _statements(sql):
+                        db.execute(statement)
+                    db.execute(
+                        "INSERT INTO modelrouter_migrations (version, name) VALUES (?, ?)", (number, name)
+                    )
+                    applied.append(name)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return applied
+
+    def apply(self, requests: Sequence[dict[str, Any]], attempts: Sequence[dict[str, Any]]) -> None:
+        """Upsert a batch in one transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(self._requests, [_sqlite_values(r, REQUEST_COLUMNS) for r in requests])
+            db.executemany(self._attempts, [_sqlite_values(a, ATTEMPT_COLUMNS) for a in attempts])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def reconcile(self, cutoff: str, now: str) -> int:
+        """Requests left `started` by a dead gateway become `interrupted`."""
+        cursor = self._db.execute(_RECONCILE.format(p="?"), (now, cutoff))
+        return cursor.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query on a connection of its own (the writer's stays the ingester's)."""
+        if self._reads is None:
+            self._reads = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, timeout=30, check_same_thread=False
+            )
+        return list(self._reads.execute(sql, params))
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._db.close()
+        if self._reads is not None:
+            self._reads.close()
+
+
+def _sqlite_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    values = []
+    for column in columns:
+        value = row.get(column)
+        if isinstance(value, dict | list):
+            value = orjson.dumps(value).decode()
+        elif isinstance(value, bool):
+            value = int(value)
+        values.append(value)
+    return tuple(values)
+
+
+class PostgresStore:
+    """The shared store for several gateway instances (psycopg 3)."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, connect_timeout: float = 5) -> None:
+        import psycopg
+
+        self.url = url
+        self._psycopg = psycopg
+        self._db = psycopg.connect(url, autocommit=True, connect_timeout=int(max(1, connect_timeout)))
+        self._requests = _upsert("requests", REQUEST_COLUMNS, ("request_id",), "%s")
+        self._attempts = _upsert("attempts", ATTEMPT_COLUMNS, ("request_id", "attempt_no"), "%s")
+        self._connect_timeout = int(max(1, connect_timeout))
+        self._reads: Any = None
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied (serialised by an advisory lock)."""
+        applied = []
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(7411)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS modelrouter_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ DEFAULT now())"
+            )
+            done = {row[0] for row in self._db.execute("SELECT version FROM modelrouter_migrations")}
+            for number, name, sql in migrations(self.dialect):
+                if number not in done:
+                    for statement in _statements(sql):
+                        self._db.execute(statement.encode())
+                    self._db.execute(
+                        "INSERT INTO modelrouter_migrations (version, name) VALUES (%s, %s)", (number, name)
+                    )
+                    applied.append(name)
+        return applied
+
+    def apply(self, requests: Sequence[dict[str, Any]], attempts: Sequence[dict[str, Any]]) -> None:
+        """Upsert a batch in one transaction."""
+        with self._db.transaction(), self._db.cursor() as cursor:
+            if requests:
+                cursor.executemany(self._requests, [_pg_values(r, REQUEST_COLUMNS) for r in requests])
+            if attempts:
+                cursor.executemany(self._attempts, [_pg_values(a, ATTEMPT_COLUMNS) for a in attempts])
+
+    def reconcile(self, cutoff: str, now: str) -> int:
+        """Requests left `started` by a dead gateway become `interrupted`."""
+        cursor = self._db.execute(_RECONCILE.format(p="%s").encode(), (now, cutoff))
+        return cursor.rowcount
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query (written with %s placeholders) on a connection of its own."""
+        if self._reads is None or self._reads.closed:
+            self._reads = self._psycopg.connect(
+                self.url, autocommit=True, connect_timeout=self._connect_timeout
+            )
+        return list(self._reads.execute(sql.encode(), params).fetchall())
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._db.close()
+        if self._reads is not None:
+            self._reads.close()
+
+
+def _pg_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    from psycopg.types.json import Jsonb
+
+    return tuple(Jsonb(row[c]) if c == "policy" and row.get(c) is not None else row.get(c) for c in columns)
+
+
+def _statements(sql: str) -> Iterable[str]:
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def open_store(url: str) -> SQLiteStore | PostgresStore:
+    """A store for the config's `store:` URL (sqlite:///path or postgresql://…)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        # SQLAlchemy's convention: sqlite:///relative.db and sqlite:////absolute/path.db
+        return SQLiteStore(Path(url[len("sqlite:///") :]))
+    if scheme in ("postgresql", "postgres"):
+        return PostgresStore(url)
+    raise ConfigError(f"store must be sqlite:///PATH or postgresql://…, got {url!r}")

@@ -1,0 +1,248 @@
+"""The ledger on SQLite and on the real PostgreSQL: exactly once, replay-safe, forward-only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
+from modelrouter.ledger.journal import Journal, JournalReader
+from modelrouter.ledger.stores import migrations, open_store
+
+
+def started(request_id: str, **extra: object) -> dict[str, object]:
+    at = now_iso()
+    return request_row(
+        request_id=request_id,
+        created_at=at,
+        updated_at=at,
+        state="started",
+        version=1,
+        requested_model="m",
+        **extra,
+    )
+
+
+def finished(request_id: str, **extra: object) -> dict[str, object]:
+    at = now_iso()
+    values: dict[str, object] = {
+        "request_id": request_id,
+        "created_at": at,
+        "updated_at": at,
+        "state": "ok",
+        "version": 2,
+        "model": "gpt-5.2",
+        "provider": "openai",
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "cost_micro_usd": 455,
+        "usage_source": "reported",
+        "attempts": 1,
+        "policy": {"residency": ["EU"]},
+    }
+    values.update(extra)
+    return request_row(**values)
+
+
+def attempt(request_id: str, number: int, state: str, version: int, **extra: object) -> dict[str, object]:
+    return attempt_row(
+        request_id=request_id,
+        attempt_no=number,
+        provider="openai",
+        offering="gpt-5.2@openai",
+        state=state,
+        started_at=now_iso(),
+        version=version,
+        **extra,
+    )
+
+
+def rows(ledger: Ledger, sql: str) -> list[tuple[object, ...]]:
+    assert ledger.flush(10)
+    return ledger.query(sql)
+
+
+def test_a_request_and_its_attempts_are_recorded_once(store_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(store_url, journal_root=tmp_path / "journal")
+    try:
+        ledger.record_request(started("r1"))
+        ledger.record_attempt(attempt("r1", 1, "started", 1))
+        ledger.record_attempt(attempt("r1", 1, "upstream_error", 2, http_status=503))
+        ledger.record_attempt(attempt("r1", 2, "started", 1))
+        ledger.record_attempt(
+            attempt("r1", 2, "ok", 2, input_tokens=100, output_tokens=20, cost_micro_usd=455)
+        )
+        ledger.record_request(finished("r1", attempts=2))
+        assert rows(ledger, "SELECT state, attempts, cost_micro_usd, input_tokens FROM requests") == [
+            ("ok", 2, 455, 100)
+        ]
+        assert rows(ledger, "SELECT attempt_no, state, http_status FROM attempts ORDER BY attempt_no") == [
+            (1, "upstream_error", 503),
+            (2, "ok", None),
+        ]
+    finally:
+        ledger.close()
+
+
+def test_rows_only_move_forward_and_replays_change_nothing(store_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(store_url, journal_root=tmp_path / "journal")
+    try:
+        ledger.record_request(finished("r2", cost_micro_usd=900))
+        ledger.record_request(started("r2"))  # a late, older version: ignored
+        ledger.record_request(finished("r2", cost_micro_usd=900))  # a replay: no change
+        assert rows(ledger, "SELECT state, cost_micro_usd, version FROM requests") == [("ok", 900, 2)]
+        assert rows(ledger, "SELECT count(*) FROM requests") == [(1,)]
+    finally:
+        ledger.close()
+    store = open_store(store_url)
+    try:
+        store.apply([finished("r2", cost_micro_usd=900)], [])
+        assert store.query("SELECT count(*), sum(cost_micro_usd) FROM requests") == [(1, 900)]
+    finally:
+        store.close()
+
+
+def test_migrations_are_numbered_and_recorded(store_url: str) -> None:
+    dialect = "sqlite" if store_url.startswith("sqlite") else "postgres"
+    numbers = [number for number, _, _ in migrations(dialect)]
+    assert numbers == sorted(numbers) and numbers[0] == 1
+    store = open_store(store_url)
+    try:
+        assert store.migrate() == []  # already applied when the store opened
+        applied = store.query("SELECT version, name FROM modelrouter_migrations ORDER BY version")
+        assert [v for v, _ in applied] == numbers
+    finally:
+        store.close()
+
+
+def test_the_reconciler_marks_requests_a_dead_gateway_left_started(store_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(store_url, journal_root=tmp_path / "journal", total_deadline_s=0)
+    try:
+        old = "2026-01-01T00:00:00.000000+00:00"
+        ledger.record_request(
+            request_row(request_id="old", created_at=old, updated_at=old, state="started", version=1)
+        )
+        ledger.record_request(started("young-but-finished"))
+        ledger.record_request(finished("young-but-finished"))
+        assert ledger.reconcile() == 1
+        states = rows(ledger, "SELECT request_id, state, version FROM requests ORDER BY request_id")
+        assert states == [("old", "interrupted", 2), ("young-but-finished", "ok", 2)]
+    finally:
+        ledger.close()
+
+
+def test_a_killed_gateways_journal_is_ingested_by_the_next_one(sqlite_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "journal"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from modelrouter.ledger.journal import Journal
+        from modelrouter.ledger import request_row, now_iso
+        journal = Journal(__import__("pathlib").Path({str(root)!r}))
+        for i in range(500):
+            at = now_iso()
+            journal.append("requests", request_row(request_id=f"k{{i}}", created_at=at, updated_at=at,
+                                                   state="ok", version=2, cost_micro_usd=i))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    ledger = Ledger(sqlite_url, journal_root=root)
+    try:
+        assert rows(ledger, "SELECT count(*), sum(cost_micro_usd) FROM requests") == [(500, sum(range(500)))]
+        assert [p.name for p in root.iterdir()] == [ledger.journal.directory.name]
+    finally:
+        ledger.close()
+
+
+def test_a_torn_last_line_waits_and_a_garbled_one_is_skipped(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.append("requests", {"request_id": "a"})
+    segment = next(journal.directory.glob("*.jsonl"))
+    with segment.open("ab") as handle:
+        handle.write(b'{"t":"requests","r":{"requ')  # a write cut by a crash
+    reader = JournalReader(journal.directory)
+    records, position = reader.read()
+    assert records == [("requests", {"request_id": "a"})]
+    assert position[1] < segment.stat().st_size
+    with segment.open("ab") as handle:
+        handle.write(b'est_id":"b"}}\n\x00garbage\n')
+    records, _ = reader.read()
+    assert [r["request_id"] for _, r in records] == ["a", "b"]
+    journal.close()
+
+
+def test_segments_rotate_and_consumed_ones_are_removed(sqlite_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(sqlite_url, journal_root=tmp_path / "journal")
+    ledger.journal._segment_bytes = 4096
+    try:
+        for i in range(200):
+            ledger.record_request(finished(f"s{i}"))
+        assert rows(ledger, "SELECT count(*) FROM requests") == [(200,)]
+        assert len(list(ledger.journal.directory.glob("*.jsonl"))) == 1
+    finally:
+        ledger.close()
+
+
+def test_a_journal_that_cannot_be_written_fails_closed(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import resource, signal
+        from pathlib import Path
+        from modelrouter.ledger.journal import Journal, LedgerUnavailable
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+        journal = Journal(Path({str(tmp_path)!r}))
+        try:
+            for i in range(100):
+                journal.append("requests", {{"request_id": "x" * 100}})
+        except LedgerUnavailable as exc:
+            print("unavailable", exc.status, exc.kind)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.stdout.strip() == "unavailable 503 ledger_unavailable", result.stderr
+
+
+def test_postgres_down_at_start_loses_nothing(tmp_path: Path, postgres_url: str) -> None:
+    dead = "postgresql://postgres@127.0.0.1:1/nowhere"
+    ledger = Ledger(dead, journal_root=tmp_path / "journal")
+    ledger.record_request(finished("while-down"))
+    assert not ledger.flush(0.5)
+    assert ledger.error is not None
+    ledger.close(timeout=0.1)
+    # The next gateway, with the database back, ingests the dead instance's journal.
+    again = Ledger(postgres_url, journal_root=tmp_path / "journal")
+    try:
+        assert rows(again, "SELECT request_id, state FROM requests") == [("while-down", "ok")]
+    finally:
+        again.close()
+    assert os.listdir(tmp_path / "journal") == []
+
+
+def test_a_locked_database_never_blocks_recording(sqlite_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(sqlite_url, journal_root=tmp_path / "journal")
+    blocker = sqlite3.connect(sqlite_url[len("sqlite:///") :], isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # the database is busy (F15c: a lock held on the ledger)
+        for i in range(50):
+            ledger.record_request(finished(f"busy{i}"))
+        assert ledger.depth > 0
+        assert not ledger.flush(0.3)
+        blocker.execute("COMMIT")
+        assert rows(ledger, "SELECT count(*) FROM requests") == [(50,)]
+        with pytest.raises(KeyError, match="unknown ledger column"):
+            request_row(request_id="x", colour="blue")
+    finally:
+        blocker.close()
+        ledger.close()
