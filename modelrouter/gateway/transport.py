@@ -1,0 +1,163 @@
+"""The one seam through which upstream HTTP goes: a pooled aiohttp client with deadlines.
+
+aiohttp was chosen by measurement (bench/): its client costs about as much CPU per request
+as the bare pass-through floor, where httpx costs more. Deadlines follow
+reference/reliability.md section 2: connect, first byte (response headers), idle (between
+body chunks) and a total that covers every retry of the request; each failure becomes an
+`UpstreamTimeout` or `UpstreamConnectionError` naming which deadline passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from modelrouter.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
+
+__all__ = ["Call", "Deadlines", "Transport", "UpstreamResponse"]
+
+MAX_ERROR_BODY = 1 << 20
+MAX_RESPONSE_BODY = 64 << 20
+
+
+class Call(Protocol):
+    """What to send (built by a provider adapter)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """Seconds allowed for each phase; `total_at` is the loop time when the request must be done."""
+
+    connect: float
+    first_byte: float
+    idle: float
+    total_at: float
+
+    def remaining(self) -> float:
+        """Seconds left of the total deadline."""
+        return self.total_at - asyncio.get_running_loop().time()
+
+
+class UpstreamResponse:
+    """An upstream answer whose headers arrived; read it whole or chunk by chunk."""
+
+    def __init__(self, response: aiohttp.ClientResponse, deadlines: Deadlines, provider: str) -> None:
+        self._response = response
+        self._deadlines = deadlines
+        self._provider = provider
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def read(self, limit: int = MAX_RESPONSE_BODY) -> bytes:
+        """The whole body (bounded by `limit` and by the idle and total deadlines)."""
+        parts = []
+        size = 0
+        async for chunk in self.chunks():
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamProtocolError(
+                    f"{self._provider} sent a body over {limit} bytes", provider=self._provider
+                )
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive; an idle gap longer than the idle deadline raises."""
+        content = self._response.content
+        while True:
+            budget = min(self._deadlines.idle, self._deadlines.remaining())
+            try:
+                async with asyncio.timeout(max(budget, 0)):
+                    chunk = await content.readany()
+            except TimeoutError as exc:
+                which = "idle" if budget == self._deadlines.idle else "total"
+                raise UpstreamTimeout(
+                    f"{self._provider} sent nothing for {budget:.1f}s ({which} deadline)",
+                    provider=self._provider,
+                ) from exc
+            except aiohttp.ClientPayloadError as exc:
+                raise UpstreamConnectionError(
+                    f"{self._provider} cut the response short: {exc}", provider=self._provider
+                ) from exc
+            except aiohttp.ClientError as exc:
+                raise UpstreamConnectionError(f"{self._provider}: {exc}", provider=self._provider) from exc
+            if not chunk:
+                return
+            yield chunk
+
+    def close(self) -> None:
+        """Abandon the response; the connection is dropped unless the body was read to the end."""
+        self._response.close()
+
+
+class Transport:
+    """A pooled HTTP client shared by every provider (one per gateway process)."""
+
+    def __init__(self, *, limit: int = 512, limit_per_host: int = 128) -> None:
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def open(self, call: Call, deadlines: Deadlines, provider: str) -> UpstreamResponse:
+        """Send `call` and wait for the response headers within the connect and first-byte deadlines."""
+        budget = min(deadlines.first_byte, deadlines.remaining())
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=deadlines.connect, connect=deadlines.connect)
+        try:
+            async with asyncio.timeout(max(budget, 0)):
+                response = await self._client().request(
+                    call.method, call.url, data=call.body, headers=call.headers, timeout=timeout
+                )
+        except TimeoutError as exc:
+            which = "first-byte" if budget == deadlines.first_byte else "total"
+            raise UpstreamTimeout(
+                f"{provider} did not answer within {budget:.1f}s ({which} deadline)", provider=provider
+            ) from exc
+        except aiohttp.ServerTimeoutError as exc:
+            raise UpstreamTimeout(
+                f"{provider}: no connection within {deadlines.connect:.1f}s (connect deadline)",
+                provider=provider,
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamConnectionError(
+                f"cannot reach {provider}: {_describe(exc)}", provider=provider
+            ) from exc
+        return UpstreamResponse(response, deadlines, provider)
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await self._session.close()
+            self._session = None
+
+
+def _describe(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"connection to {exc.host}:{exc.port} failed ({exc.os_error.strerror or exc.os_error})"
+    return str(exc) or type(exc).__name__
