@@ -21,6 +21,8 @@ from modelrouter.protocols.sse import SSEEvent, SSEParser
 __all__ = ["StreamDecoder"]
 
 _PROTOCOL_ERROR: Final = UpstreamProtocolError.kind
+_loads = orjson.loads
+_TextDelta = ir.TextDelta
 
 _Handler = Callable[[dict[str, Any], list[ir.StreamEvent]], None]
 
@@ -67,9 +69,10 @@ class StreamDecoder:
         if self._done:
             return out
         for sse in self._parser.feed(chunk):
-            self._sse(sse, out)
-            if self._done:
-                break
+            if sse.event != "ping":
+                self._sse(sse, out)
+                if self._done:
+                    break
         return out
 
     def close(self) -> list[ir.StreamEvent]:
@@ -95,20 +98,18 @@ class StreamDecoder:
         return out
 
     def _sse(self, sse: SSEEvent, out: list[ir.StreamEvent]) -> None:
-        if sse.event == "ping":
-            return
         try:
-            event = orjson.loads(sse.data)
+            event = _loads(sse.data)
         except orjson.JSONDecodeError:
             self._fail(out, f"an event's data is not JSON: {sse.data[:200]!r}")
             return
-        if isinstance(event, dict):
+        if type(event) is dict:
             self._dispatch(event, out)
         else:
             self._fail(out, f"an event's data is not a JSON object: {sse.data[:200]!r}")
 
     def _dispatch(self, event: dict[str, Any], out: list[ir.StreamEvent]) -> None:
-        handler = self._handlers.get(event.get("type"))  # type: ignore[arg-type]
+        handler = self._handlers.get(event.get("type", ""))
         if handler is None:  # ping, and event types added after this codec was written
             return
         try:
@@ -155,7 +156,10 @@ class StreamDecoder:
         delta = event["delta"]
         kind = delta["type"]
         if kind == "text_delta":
-            out.append(ir.TextDelta(index=index, text=_text(delta["text"])))
+            text = delta["text"]
+            if type(text) is not str:
+                raise TypeError("text_delta.text is not a string")
+            out.append(_TextDelta(index=index, text=text))
         elif kind == "input_json_delta":
             fragment = _text(delta["partial_json"])
             if fragment:
