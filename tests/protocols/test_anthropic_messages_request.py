@@ -519,7 +519,9 @@ def test_reasoning_is_sent_back_only_with_an_anthropic_signature() -> None:
             ir.ReasoningPart(text="unsigned", origin=A),
             ir.TextPart(text="answer"),
         ),
-        assistant(ir.ReasoningPart(text="only foreign", signature="x", origin="openai")),
+        assistant(
+            ir.ReasoningPart(text="only foreign", signature="x", origin="openai"), ir.TextPart(text=" \n")
+        ),
         user(ir.TextPart(text="")),
         user(ir.TextPart(text="next")),
     )
@@ -534,6 +536,31 @@ def test_reasoning_is_sent_back_only_with_an_anthropic_signature() -> None:
             ],
         },
         {"role": "user", "content": [{"type": "text", "text": "next"}]},
+    ]
+
+
+def test_tool_ids_are_sent_in_the_alphabet_anthropic_accepts() -> None:
+    request = req(
+        user(ir.TextPart(text="q")),
+        assistant(ir.ToolCallPart(id="functions.get_weather:0", name="get_weather", arguments="{}")),
+        user(ir.ToolResultPart(tool_call_id="functions.get_weather:0", content=[ir.TextPart(text="sunny")])),
+    )
+    messages = encode(request)["messages"]
+    assert (
+        messages[1]["content"][0]["id"]
+        == messages[2]["content"][0]["tool_use_id"]
+        == "functions_get_weather_0"
+    )
+
+
+def test_a_schema_without_type_is_sent_as_an_object_schema() -> None:
+    tools = [
+        ir.ToolSpec(name="f", parameters={}),
+        ir.ToolSpec(name="g", parameters={"properties": {"a": {}}}),
+    ]
+    assert [tool["input_schema"] for tool in encode(req(tools=tools))["tools"]] == [
+        {"type": "object"},
+        {"type": "object", "properties": {"a": {}}},
     ]
 
 

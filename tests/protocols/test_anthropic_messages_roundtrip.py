@@ -24,6 +24,7 @@ from tests.protocols.anthropic_support import accumulate, sdk_stream
 
 A = "anthropic"
 TEXT = st.text(min_size=1, max_size=12)
+WORDS = TEXT.filter(lambda s: not s.isspace())  # blank text blocks are dropped by rule
 ID = st.from_regex(r"[A-Za-z0-9_]{1,12}", fullmatch=True)
 JSON_VALUE = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=6),
@@ -42,7 +43,7 @@ REASONING = st.builds(
     ir.ReasoningPart, text=st.text(max_size=12), signature=B64, origin=st.just(A)
 ) | st.builds(ir.ReasoningPart, redacted=B64, origin=st.just(A))
 CALL = st.builds(ir.ToolCallPart, id=ID, name=ID, arguments=ARGUMENTS)
-ANSWER_PART = st.one_of(st.builds(ir.TextPart, text=TEXT), REASONING, CALL)
+ANSWER_PART = st.one_of(st.builds(ir.TextPart, text=WORDS), REASONING, CALL)
 
 
 @st.composite
@@ -188,7 +189,7 @@ DOCUMENT = st.one_of(
     ),
     st.builds(ir.DocumentPart, url=TEXT.map(lambda s: "https://x.test/" + s), cache_control=CACHE),
 )
-TEXT_PART = st.builds(ir.TextPart, text=TEXT, cache_control=CACHE)
+TEXT_PART = st.builds(ir.TextPart, text=WORDS, cache_control=CACHE)
 RESULT = st.builds(
     ir.ToolResultPart,
     tool_call_id=ID.map(lambda s: "r_" + s),  # never an id of a call here, so `name` stays None

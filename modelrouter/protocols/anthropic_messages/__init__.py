@@ -21,8 +21,10 @@ Rules where the two sides differ (what is dropped, what is refused):
   family is shown as a thinking block with an empty signature (its text only); a foreign
   redacted blob without text is left out. A client echoing such a block back sends an empty
   signature, which decodes as `origin=None` and is therefore never forwarded to Anthropic.
-* Messages. Consecutive same-role turns are merged (as the API does), both ways. Empty text
-  blocks are dropped when encoding (the API rejects them) and so are turns left empty. A
+* Messages. Consecutive same-role turns are merged (as the API does), both ways. Blank text
+  blocks (empty or whitespace only) are dropped when encoding, as the API rejects them, and so
+  are turns left empty. Tool-call ids are sent in the alphabet the API accepts
+  (`[A-Za-z0-9_-]`, other characters become `_`, the same way in `tool_use` and `tool_result`). A
   `{"role": "system"}` message before the first turn joins `system`; a later one is refused.
   Unknown content block types (server-tool blocks, search results, container uploads) are
   refused in requests and skipped in answers, with their stream deltas; citations are dropped.
@@ -31,12 +33,14 @@ Rules where the two sides differ (what is dropped, what is refused):
   every inline document; any text/* type is sent as text/plain) or URL; `filename` <-> `title`;
   other types and the `file`/`content` sources are refused.
 * Tools. `ToolSpec` <-> `{name, description, input_schema, strict, cache_control}`; other tool
-  fields are dropped. Server tools (a `tools` entry with a `type` other than "custom") cannot
-  live in the IR: they are kept in `Request.extra["anthropic_server_tools"]` and sent again only
-  to an Anthropic target. `tool_choice` auto/any/tool/none <-> auto/required/tool/none with
-  `disable_parallel_tool_use` <-> `not parallel`; without tools, auto and none are omitted and
-  the others refused. Tool-call arguments must be a JSON object; `ToolCallPart.signature` (Gemini)
-  is dropped, as is `cache_control` on `tool_use` blocks (the IR has no place for it).
+  fields are dropped, and a schema without `type` is sent with `"type": "object"` (tool inputs
+  are objects in every protocol; Anthropic requires the field). Server tools (a `tools` entry
+  with a `type` other than "custom") cannot live in the IR: they are kept in
+  `Request.extra["anthropic_server_tools"]` and sent again only to an Anthropic target.
+  `tool_choice` auto/any/tool/none <-> auto/required/tool/none with `disable_parallel_tool_use`
+  <-> `not parallel`; without tools, auto and none are omitted and the others refused. Tool-call
+  arguments must be a JSON object; `ToolCallPart.signature` (Gemini) is dropped, as is
+  `cache_control` on `tool_use` blocks (the IR has no place for it).
 * Thinking. `{"type":"enabled","budget_tokens"}` <-> `enabled=True, budget_tokens`;
   `{"type":"adaptive"}` <-> `enabled=True` without budget; `{"type":"disabled"}` <-> `enabled=False`;
   `display` summarized/omitted <-> `include_thoughts` True/False; `output_config.effort` <->

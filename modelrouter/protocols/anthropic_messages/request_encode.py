@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -38,6 +39,8 @@ _IMAGE_MAGIC: Final = (
     (b"GIF89a", "image/gif"),
 )
 _EFFORT_ALIASES: Final = {"minimal": "low"}
+_TOOL_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
+_TOOL_ID_BAD: Final = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def _with_cache(block: dict[str, Any], control: ir.CacheControl | None) -> dict[str, Any]:
@@ -116,7 +119,7 @@ def _document(part: ir.DocumentPart) -> dict[str, Any]:
 
 
 def _text(part: ir.TextPart) -> dict[str, Any] | None:
-    if not part.text:  # the API rejects empty text blocks
+    if not part.text or part.text.isspace():  # the API rejects empty and blank text blocks
         return None
     return _with_cache({"type": "text", "text": part.text}, part.cache_control)
 
@@ -138,11 +141,16 @@ def _tool_use(part: ir.ToolCallPart) -> dict[str, Any]:
         raise BadRequest(f"tool call {part.id}: arguments are not valid JSON ({exc})") from exc
     if not isinstance(arguments, dict):
         raise BadRequest(f"tool call {part.id}: arguments must be a JSON object for Anthropic")
-    return {"type": "tool_use", "id": part.id, "name": part.name, "input": arguments}
+    return {"type": "tool_use", "id": _tool_id(part.id), "name": part.name, "input": arguments}
+
+
+def _tool_id(raw: str) -> str:
+    """A call id in the alphabet Anthropic accepts (^[a-zA-Z0-9_-]+$); others' ids may use more."""
+    return raw if _TOOL_ID.fullmatch(raw) else _TOOL_ID_BAD.sub("_", raw) or "_"
 
 
 def _tool_result(part: ir.ToolResultPart) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": part.tool_call_id}
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": _tool_id(part.tool_call_id)}
     content = [b for b in map(_result_item, part.content) if b is not None]
     if len(content) == 1 and set(content[0]) == {"type", "text"}:
         block["content"] = content[0]["text"]
@@ -208,7 +216,8 @@ def _tool(spec: ir.ToolSpec) -> dict[str, Any]:
     tool: dict[str, Any] = {"name": spec.name}
     if spec.description is not None:
         tool["description"] = spec.description
-    tool["input_schema"] = spec.parameters
+    schema = spec.parameters
+    tool["input_schema"] = schema if "type" in schema else {"type": "object", **schema}
     if spec.strict is not None:
         tool["strict"] = spec.strict
     return _with_cache(tool, spec.cache_control)
