@@ -26,7 +26,7 @@ def _str(value: object) -> str:
     return value
 
 
-def block_to_part(block: dict[str, Any]) -> ir.TextPart | ir.ReasoningPart | ir.ToolCallPart | None:
+def _block_to_part(block: dict[str, Any]) -> ir.TextPart | ir.ReasoningPart | ir.ToolCallPart | None:
     """One response content block -> its IR part; None for blocks the IR cannot hold (server tools)."""
     kind = block.get("type")
     if kind == "text":
@@ -53,7 +53,7 @@ def decode_response(body: bytes) -> ir.Response:
         data = orjson.loads(body)
         if not isinstance(data, dict) or data.get("type") == "error":
             raise TypeError("not a message object")
-        parts = [block_to_part(block) for block in data["content"]]
+        parts = [_block_to_part(block) for block in data["content"]]
         extra: dict[str, Any] = {}
         if data.get("stop_details") is not None:
             extra["stop_details"] = data["stop_details"]
@@ -70,7 +70,7 @@ def decode_response(body: bytes) -> ir.Response:
         raise UpstreamProtocolError(f"Anthropic answered something that is not a Message: {exc}") from exc
 
 
-def tool_input(part: ir.ToolCallPart) -> dict[str, Any]:
+def _tool_input(part: ir.ToolCallPart) -> dict[str, Any]:
     """The arguments of a call as the JSON object Anthropic's `tool_use.input` must be."""
     try:
         value = part.input()
@@ -91,7 +91,7 @@ def _client_block(part: ir.Part) -> dict[str, Any] | None:
     if isinstance(part, ir.ReasoningPart):
         return client_block(part)
     if isinstance(part, ir.ToolCallPart):
-        return {"type": "tool_use", "id": part.id, "name": part.name, "input": tool_input(part)}
+        return {"type": "tool_use", "id": part.id, "name": part.name, "input": _tool_input(part)}
     return None  # user-side parts never belong in an answer
 
 
