@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import orjson
 from anthropic.types import Message
 
 from modelrouter import ir
+from modelrouter.protocols import anthropic_messages as am
 
 
 def _delta(parts: dict[int, ir.Part], event: ir.StreamEvent) -> None:
@@ -94,3 +96,44 @@ def sdk_message(body: bytes) -> Message:
     with sdk_client(content_type="application/json") as (client, box):
         box[0] = body
         return client.messages.create(model="m", max_tokens=1, messages=[{"role": "user", "content": "x"}])
+
+
+# --- request-building shorthands shared by the request tests ------------------------------
+
+EPHEMERAL = {"type": "ephemeral"}
+HOUR = ir.CacheControl(ttl="1h")
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+PDF = base64.b64encode(b"%PDF-1.7\n...").decode()
+
+
+def body(**fields: Any) -> bytes:
+    """A minimal valid `/v1/messages` body with `fields` replaced."""
+    base: dict[str, Any] = {
+        "model": "claude-sonnet-4.5",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    return orjson.dumps(base | fields)
+
+
+def user(*parts: ir.Part) -> ir.Message:
+    """A user turn."""
+    return ir.Message(role="user", content=list(parts))
+
+
+def assistant(*parts: ir.Part) -> ir.Message:
+    """An assistant turn."""
+    return ir.Message(role="assistant", content=list(parts))
+
+
+def encode(request: ir.Request, **options: Any) -> dict[str, Any]:
+    """`encode_request` for model "claude-x", parsed back to a dict."""
+    result: dict[str, Any] = orjson.loads(am.encode_request(request, model="claude-x", **options))
+    return result
+
+
+def req(*messages: ir.Message, **fields: Any) -> ir.Request:
+    """A request with these turns (a single "hi" by default) and `max_tokens=100`."""
+    return ir.Request(
+        model="m", messages=list(messages) or [user(ir.TextPart(text="hi"))], max_tokens=100, **fields
+    )
