@@ -34,7 +34,7 @@ AllAttemptsFailed                     502 / 503 / 504 every candidate failed (at
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -145,7 +145,7 @@ class NoOfferingMeetsPolicy(RequestError):
     status = 422
     kind = "no_offering_meets_policy"
 
-    def __init__(self, message: str, *, rejected: dict[str, Sequence[str]]) -> None:
+    def __init__(self, message: str, *, rejected: Mapping[str, Sequence[str]]) -> None:
         super().__init__(message)
         self.rejected = rejected
 

@@ -1,0 +1,67 @@
+"""What a request needs of an offering, read from its IR: capabilities and an input-size estimate.
+
+The estimate is deliberately simple (about four characters per token, a flat figure per
+image or document) and only used to check context fit before sending; the provider's own
+count is what gets billed.
+"""
+
+from __future__ import annotations
+
+from modelrouter import ir
+from modelrouter.routing.select import Needs
+
+__all__ = ["estimate_input_tokens", "needs_of"]
+
+CHARS_PER_TOKEN = 4
+TOKENS_PER_IMAGE = 1_000
+TOKENS_PER_DOCUMENT = 3_000
+
+
+def _part_tokens(part: ir.Part) -> int:
+    if isinstance(part, ir.TextPart):
+        return len(part.text) // CHARS_PER_TOKEN
+    if isinstance(part, ir.ImagePart):
+        return TOKENS_PER_IMAGE
+    if isinstance(part, ir.DocumentPart):
+        return TOKENS_PER_DOCUMENT
+    if isinstance(part, ir.ReasoningPart):
+        return len(part.text) // CHARS_PER_TOKEN
+    if isinstance(part, ir.ToolCallPart):
+        return (len(part.name) + len(part.arguments)) // CHARS_PER_TOKEN
+    return sum(_part_tokens(p) for p in part.content)
+
+
+def estimate_input_tokens(request: ir.Request) -> int:
+    """A rough prompt size in tokens (system, messages, tool definitions)."""
+    total = sum(len(p.text) for p in request.system) // CHARS_PER_TOKEN
+    for message in request.messages:
+        total += sum(_part_tokens(p) for p in message.content)
+    for tool in request.tools:
+        total += (len(tool.name) + len(tool.description or "") + len(str(tool.parameters))) // CHARS_PER_TOKEN
+    return total
+
+
+def _capabilities(request: ir.Request) -> frozenset[str]:
+    needed = set()
+    if request.tools:
+        needed.add("tools")
+    if request.response_format is not None and request.response_format.type == "json_schema":
+        needed.add("json_schema")
+    if request.reasoning is not None and request.reasoning.enabled:
+        needed.add("reasoning")
+    for message in request.messages:
+        for part in message.content:
+            if isinstance(part, ir.ImagePart) or (
+                isinstance(part, ir.ToolResultPart) and any(isinstance(p, ir.ImagePart) for p in part.content)
+            ):
+                needed.add("vision")
+    return frozenset(needed)
+
+
+def needs_of(request: ir.Request) -> Needs:
+    """The request's own requirements, checked against every offering whatever the policy."""
+    return Needs(
+        input_tokens=estimate_input_tokens(request),
+        max_tokens=request.max_tokens,
+        capabilities=_capabilities(request),
+    )
