@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, Final
 
 from modelrouter import ir
@@ -45,6 +46,9 @@ ORIGIN_REASONING_CONTENT: Final = "deepseek"
 
 ORIGIN_OPENROUTER: Final = "openrouter"
 """Origin of reasoning read from OpenRouter's plain `reasoning` text or an unknown-format detail."""
+
+
+_BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Malformed(ValueError):
@@ -143,6 +147,7 @@ _FORMAT_TO_ORIGIN: Final = {
     "unknown": ORIGIN_OPENROUTER,
 }
 _ORIGIN_TO_FORMAT: Final = {origin: fmt for fmt, origin in _FORMAT_TO_ORIGIN.items()}
+_DETAIL_TYPES: Final = frozenset({"reasoning.text", "reasoning.summary", "reasoning.encrypted"})
 
 
 def origin_of(fmt: object) -> str:
@@ -162,29 +167,22 @@ def format_of(origin: str | None) -> str:
 def detail_fields(entry: object, position: int) -> tuple[int, str, str | None, str | None, str] | None:
     """(index, text, signature, encrypted data, origin) of one `reasoning_details` entry, or None.
 
-    Entries of unknown `type` are skipped; `reasoning.summary` counts as text.
+    Entries of unknown `type` are skipped. Fields are read whatever the known `type` says,
+    because a client that accumulates streamed entries the way the OpenAI SDK does (strings
+    concatenated, `type` replaced) ends up with one entry holding text, signature and data.
     """
     if not isinstance(entry, dict):
         raise Malformed("each `reasoning_details` entry must be an object")
-    kind = entry.get("type")
-    text, signature, data = "", None, None
-    if kind == "reasoning.text":
-        text = _opt_str(entry.get("text"), "reasoning_details[].text") or ""
-        signature = _opt_str(entry.get("signature"), "reasoning_details[].signature") or None
-    elif kind == "reasoning.summary":
-        text = _opt_str(entry.get("summary"), "reasoning_details[].summary") or ""
-    elif kind == "reasoning.encrypted":
-        data = _opt_str(entry.get("data"), "reasoning_details[].data") or None
-    else:
+    if entry.get("type") not in _DETAIL_TYPES:
         return None
-    index = entry.get("index")
-    return (
-        (index if isinstance(index, int) else position),
-        text,
-        signature,
-        data,
-        origin_of(entry.get("format")),
+    text = _opt_str(entry.get("text"), "reasoning_details[].text") or _opt_str(
+        entry.get("summary"), "reasoning_details[].summary"
     )
+    signature = _opt_str(entry.get("signature"), "reasoning_details[].signature") or None
+    data = _opt_str(entry.get("data"), "reasoning_details[].data") or None
+    index = entry.get("index")
+    index = index if isinstance(index, int) and not isinstance(index, bool) else position
+    return index, text or "", signature, data, origin_of(entry.get("format"))
 
 
 def _opt_str(value: object, where: str) -> str | None:
@@ -271,7 +269,7 @@ def embed_signature(tool_call_id: str, signature: str | None) -> str:
 def split_tool_call_id(wire_id: str) -> tuple[str, str | None]:
     """The original id and signature of an id made by `embed_signature` (ids without one pass)."""
     base, sep, encoded = wire_id.partition(SIGNATURE_SEPARATOR)
-    if not sep or not encoded:
+    if not sep or _BASE64URL.fullmatch(encoded) is None:
         return wire_id, None
     try:
         signature = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()

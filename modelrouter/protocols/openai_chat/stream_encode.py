@@ -1,6 +1,7 @@
 """Client side: IR stream events to the SSE bytes of an OpenAI `chat.completion.chunk` stream.
 
-The chunks follow OpenAI's own order: a role chunk first, then content, reasoning and
+The chunks follow OpenAI's own order: a role chunk first (sent with the first part, merged into
+the first tool-call delta when the answer opens with one, as OpenAI does), then content, reasoning and
 tool-call deltas (a call's first delta carries `index`, `id`, `type` and the name with empty
 arguments; later ones only argument fragments), a chunk with `delta: {}` and the
 `finish_reason`, then (only when the client asked for `include_usage`) a `choices: []` chunk
@@ -36,6 +37,26 @@ class _Tool:
         self.sent = False
 
 
+class _Reasoning:
+    """A reasoning part being streamed: its `reasoning_details` index and format (sent once)."""
+
+    __slots__ = ("announced", "format", "index")
+
+    def __init__(self, index: int, fmt: str) -> None:
+        self.index = index
+        self.format = fmt
+        self.announced = False
+
+    def detail(self, kind: str, **fields: str) -> dict[str, Any]:
+        """One entry; `format` only on the first, since SDK accumulators concatenate repeated strings."""
+        entry: dict[str, Any] = {"type": kind, **fields}
+        if not self.announced:
+            entry["format"] = self.format
+            self.announced = True
+        entry["index"] = self.index
+        return entry
+
+
 class StreamEncoder:
     """Encode one answer's IR events for an OpenAI client; `encode` returns bytes to send at once.
 
@@ -55,6 +76,7 @@ class StreamEncoder:
         "_meta",
         "_model",
         "_reasoning",
+        "_role_pending",
         "_tail",
         "_text_head",
         "_text_tail",
@@ -75,10 +97,12 @@ class StreamEncoder:
         self._created = created
         self._id = completion_id
         self._done = False
+        self._role_pending = True
+        """The role chunk waits for the first part: OpenAI merges it into a leading tool call."""
         self._usage: ir.Usage | None = None
         self._tools: dict[int, _Tool] = {}
-        self._reasoning: dict[int, tuple[int, str]] = {}
-        """IR part index -> (`reasoning_details` index, format)."""
+        self._reasoning: dict[int, _Reasoning] = {}
+        """IR part index -> its `reasoning_details` slot."""
         self._templates("", "", None)
 
     def _templates(self, chunk_id: str, model: str, created: int | None) -> None:
@@ -104,14 +128,19 @@ class StreamEncoder:
         """The SSE bytes for one event (often b""); nothing after `StreamEnd` or `StreamError`."""
         if self._done:
             return b""
-        if type(event) is ir.TextDelta:
+        if type(event) is ir.TextDelta and not self._role_pending:
             return self._text_head + orjson.dumps(event.text) + self._text_tail
         if isinstance(event, ir.ToolArgsDelta):
             return self._args(event)
         if isinstance(event, ir.ReasoningDelta):
             return self._reasoning_delta(event)
         if isinstance(event, ir.PartStart):
-            return self._part_start(event)
+            if not self._role_pending:
+                return self._part_start(event)
+            self._role_pending = False
+            if isinstance(event.part, ir.ToolCallPart):
+                return self._part_start(event, role=True)
+            return self._role() + self._part_start(event)
         if isinstance(event, ir.PartStop):
             return self._part_stop(event)
         return self._lifecycle(event)
@@ -119,7 +148,7 @@ class StreamEncoder:
     def _lifecycle(self, event: ir.StreamEvent) -> bytes:
         if isinstance(event, ir.StreamStart):
             self._templates(event.id, event.model, event.created)
-            return self._head + b'{"role":"assistant","content":"","refusal":null}' + self._tail
+            return b""
         if isinstance(event, ir.UsageUpdate):
             self._usage = event.usage
             return b""
@@ -130,10 +159,13 @@ class StreamEncoder:
             return b"data: " + orjson.dumps(error_body(event.kind, event.message)) + b"\n\n"
         return b""
 
+    def _role(self) -> bytes:
+        return self._head + b'{"role":"assistant","content":"","refusal":null}' + self._tail
+
     def _chunk(self, delta: dict[str, Any]) -> bytes:
         return self._head + orjson.dumps(delta) + self._tail
 
-    def _part_start(self, event: ir.PartStart) -> bytes:
+    def _part_start(self, event: ir.PartStart, *, role: bool = False) -> bytes:
         part = event.part
         if isinstance(part, ir.TextPart):
             return self._text_head + orjson.dumps(part.text) + self._text_tail if part.text else b""
@@ -149,30 +181,31 @@ class StreamEncoder:
                 "type": "function",
                 "function": {"name": part.name, "arguments": ""},
             }
+            if role:  # OpenAI's first chunk of an answer that opens with a tool call
+                return self._chunk(
+                    {"role": "assistant", "content": None, "tool_calls": [call], "refusal": None}
+                )
             return self._chunk({"tool_calls": [call]})
-        detail_index, fmt = self._reasoning_slot(event.index, part.origin)
+        slot = self._reasoning_slot(event.index, part.origin)
         details: list[dict[str, Any]] = []
         if part.redacted is not None:
-            details.append(
-                {"type": "reasoning.encrypted", "data": part.redacted, "format": fmt, "index": detail_index}
-            )
+            details.append(slot.detail("reasoning.encrypted", data=part.redacted))
         if part.text or part.signature:
-            details.append(_text_detail(part.text, part.signature, fmt, detail_index))
+            details.append(slot.detail("reasoning.text", **_text_fields(part.text, part.signature)))
         return self._reasoning_chunk(part.text, details)
 
-    def _reasoning_slot(self, index: int, origin: str | None) -> tuple[int, str]:
+    def _reasoning_slot(self, index: int, origin: str | None) -> _Reasoning:
         slot = self._reasoning.get(index)
         if slot is None:
-            slot = self._reasoning[index] = (len(self._reasoning), format_of(origin))
+            slot = self._reasoning[index] = _Reasoning(len(self._reasoning), format_of(origin))
         return slot
 
     def _reasoning_delta(self, event: ir.ReasoningDelta) -> bytes:
         if not event.text and not event.signature:
             return b""
-        detail_index, fmt = self._reasoning_slot(event.index, None)
-        return self._reasoning_chunk(
-            event.text, [_text_detail(event.text, event.signature, fmt, detail_index)]
-        )
+        slot = self._reasoning_slot(event.index, None)
+        detail = slot.detail("reasoning.text", **_text_fields(event.text, event.signature))
+        return self._reasoning_chunk(event.text, [detail])
 
     def _reasoning_chunk(self, text: str, details: list[dict[str, Any]]) -> bytes:
         delta: dict[str, Any] = {}
@@ -199,7 +232,8 @@ class StreamEncoder:
     def _end(self, event: ir.StreamEnd) -> bytes:
         self._done = True
         finish = (
-            self._head
+            (self._role() if self._role_pending else b"")
+            + self._head
             + b'{},"logprobs":null,"finish_reason":"'
             + finish_reason(event.stop_reason).encode()
             + b'"}]'
@@ -219,12 +253,8 @@ class StreamEncoder:
         )
 
 
-def _text_detail(text: str, signature: str | None, fmt: str, index: int) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type": "reasoning.text"}
-    if text:
-        entry["text"] = text
+def _text_fields(text: str, signature: str | None) -> dict[str, str]:
+    fields = {"text": text} if text else {}
     if signature:
-        entry["signature"] = signature
-    entry["format"] = fmt
-    entry["index"] = index
-    return entry
+        fields["signature"] = signature
+    return fields
