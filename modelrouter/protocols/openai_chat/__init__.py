@@ -55,9 +55,10 @@ Rules (what moves, what is dropped, what is refused):
 * **Gemini thought signatures on tool calls.** Clients see them inside the tool-call id:
   `<id>__thought__<base64url(signature)>` (`embed_signature`); `decode_request` splits the ids
   of assistant `tool_calls` and of `tool` messages back (`split_tool_call_id`), so a client
-  that only echoes ids keeps Gemini 3 tool loops valid. Towards providers the signature goes
-  in Google's OpenAI-compatible field `extra_content.google.thought_signature`, which is also
-  read from responses and client requests.
+  that only echoes ids keeps Gemini 3 tool loops valid. Provider answers are split the same
+  way, so a modelrouter behind another modelrouter keeps the signature too. Towards providers
+  the signature goes in Google's OpenAI-compatible field `extra_content.google.thought_signature`,
+  which is also read from responses and client requests.
 * **Tools.** Only `function` tools; `custom` tools and `allowed_tools` choices are refused.
   `tool_choice` and `parallel_tool_calls` are written only with tools (OpenAI rejects them
   otherwise); `parallel_tool_calls` alone decodes to `ToolChoice(mode="auto")`, which encodes

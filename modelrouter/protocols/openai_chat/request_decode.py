@@ -219,7 +219,9 @@ class _Conversation:
     def _tool(self, message: dict[str, Any], where: str) -> None:
         wire_id = _str(message.get("tool_call_id"), f"{where}.tool_call_id")
         tool_call_id, _ = split_tool_call_id(wire_id)
-        name = self._tool_names.get(tool_call_id) or _opt_str(message.get("name"), f"{where}.name")
+        name = self._tool_names.get(tool_call_id)
+        if name is None:
+            name = _opt_str(message.get("name"), f"{where}.name")
         result = ir.ToolResultPart(
             tool_call_id=tool_call_id,
             content=list(_text_parts(message.get("content"), f"{where}.content")),

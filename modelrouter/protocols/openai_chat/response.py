@@ -15,6 +15,7 @@ from modelrouter.protocols.openai_chat._common import (
     finish_reason,
     reasoning_from_message,
     reasoning_to_details,
+    split_tool_call_id,
     stop_reason,
     tool_call_signature,
 )
@@ -107,12 +108,15 @@ def _tool_calls(raw: object) -> list[ir.ToolCallPart]:
         if isinstance(arguments, dict):
             arguments = orjson.dumps(arguments).decode()
         call_id = call.get("id")
+        tool_call_id, signature = split_tool_call_id(
+            call_id if isinstance(call_id, str) and call_id else f"call_{i}"
+        )
         calls.append(
             ir.ToolCallPart(
-                id=call_id if isinstance(call_id, str) and call_id else f"call_{i}",
+                id=tool_call_id,
                 name=function["name"],
                 arguments=arguments if isinstance(arguments, str) else "",
-                signature=tool_call_signature(call),
+                signature=tool_call_signature(call) or signature,
             )
         )
     return calls

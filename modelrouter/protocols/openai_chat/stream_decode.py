@@ -20,6 +20,7 @@ from modelrouter.protocols.openai_chat._common import (
     Malformed,
     decode_usage,
     detail_fields,
+    split_tool_call_id,
     stop_reason,
     tool_call_signature,
 )
@@ -262,11 +263,14 @@ class StreamDecoder:
         self._saw_calls = True
         call_id = call.get("id")
         name = function.get("name")
+        tool_call_id, signature = split_tool_call_id(
+            call_id if isinstance(call_id, str) and call_id else f"call_{wire}"
+        )
         part = ir.ToolCallPart(
-            id=call_id if isinstance(call_id, str) and call_id else f"call_{wire}",
+            id=tool_call_id,
             name=name if isinstance(name, str) else "",
             arguments="",
-            signature=tool_call_signature(call),
+            signature=tool_call_signature(call) or signature,
         )
         self._open("tool", wire, part, out)
 
