@@ -886,3 +886,23 @@ def test_finish_without_done_is_truncated_and_unterminated_done_line_counts_not(
     assert events[-1] == ir.StreamError(
         kind="stream_truncated", message="the provider's stream ended before `data: [DONE]`"
     )
+
+
+def test_text_sharing_a_chunk_with_the_finish_or_usage_is_not_lost() -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    body = _sse(
+        _chunk({"content": "a"}),
+        _chunk({"content": "b"}, usage=usage),
+        _chunk({"content": "c"}, finish="length"),
+    )
+    expected_usage = ir.Usage(input_tokens=3, output_tokens=2)
+    assert decode_all(body) == [
+        ir.StreamStart(id="s1", model="m", created=9),
+        ir.PartStart(index=0, part=ir.TextPart(text="")),
+        ir.TextDelta(index=0, text="a"),
+        ir.TextDelta(index=0, text="b"),
+        ir.UsageUpdate(usage=expected_usage),
+        ir.TextDelta(index=0, text="c"),
+        ir.PartStop(index=0),
+        ir.StreamEnd(stop_reason="max_tokens", usage=expected_usage),
+    ]

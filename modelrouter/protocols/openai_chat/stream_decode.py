@@ -110,6 +110,8 @@ class StreamDecoder:
             return
         try:
             chunk = orjson.loads(data)
+            if self._kind == "text" and self._more_text(chunk, out):
+                return
             if not isinstance(chunk, dict):
                 raise Malformed("a chunk is not a JSON object")
             if chunk.get("error"):
@@ -124,6 +126,30 @@ class StreamDecoder:
                     message=f"the provider's stream is not a chat completion stream: {exc}",
                 )
             )
+
+    def _more_text(self, chunk: Any, out: list[ir.StreamEvent]) -> bool:
+        """The hot path: one more text delta for the open text part, in OpenAI's plainest shape.
+
+        Anything else (another field in the delta, a finish reason, usage) returns False and
+        takes the general path.
+        """
+        try:
+            (choice,) = chunk["choices"]
+            delta = choice["delta"]
+            text = delta["content"]
+        except (KeyError, TypeError, ValueError):
+            return False
+        if (
+            type(text) is not str
+            or not text
+            or len(delta) != 1
+            or choice.get("finish_reason") is not None
+            or chunk.get("usage")
+            or "error" in chunk
+        ):
+            return False
+        out.append(ir.TextDelta(index=self._index, text=text))
+        return True
 
     def _chunk(self, chunk: dict[str, Any], out: list[ir.StreamEvent]) -> None:
         choices = chunk.get("choices")
