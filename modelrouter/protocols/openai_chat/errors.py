@@ -9,6 +9,7 @@ becomes the message as is (shortened). API keys echoed in messages are redacted.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -131,9 +132,11 @@ def _retry_after(headers: Mapping[str, str], message: str) -> float | None:
         if value is None:
             continue
         try:
-            return max(0.0, float(value) * scale)
+            seconds = float(value) * scale
         except ValueError:
             continue  # an HTTP date: converting it needs a clock, which codecs do not read
+        if math.isfinite(seconds):
+            return max(0.0, seconds)
     match = _RETRY_IN_BODY.search(message)
     if match is None:
         return None
