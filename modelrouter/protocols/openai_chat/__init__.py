@@ -4,6 +4,8 @@ Client side (a client speaks OpenAI to the gateway): `decode_request`, `encode_r
 `StreamEncoder`, `encode_error`. Provider side (the gateway speaks OpenAI to OpenAI, Azure
 OpenAI, xAI, DeepSeek, OpenRouter or a local server): `encode_request`, `decode_response`,
 `StreamDecoder`, `decode_error`. Wire reference: shared/reference/providers.md sections 1, 6, 7.
+Modules: `request_decode` (+ `request_options`, `_validate`), `request_encode`, `response`,
+`stream_decode`, `stream_encode`, `errors`, and `_common` for what both sides share.
 
 Rules (what moves, what is dropped, what is refused):
 
@@ -25,7 +27,9 @@ Rules (what moves, what is dropped, what is refused):
   the legacy `functions`/`function_call`. Encoding: a document by URL is refused (OpenAI
   cannot fetch one), a `text/*` document is sent as its decoded text, other documents as
   `file` parts (default filename `document.pdf`/`document`). `cache_control` on a content
-  part (OpenRouter's extension) is read but never written.
+  part (OpenRouter's extension) is read but never written. A message's `name` is dropped.
+  Images or documents inside an answer (Gemini image output) have no field in a chat
+  completion and are dropped from what the client receives.
 * **Output limit.** `max_completion_tokens` and the deprecated `max_tokens` both decode to
   `Request.max_tokens` (`max_completion_tokens` wins when both are sent). Encoding writes
   `max_completion_tokens`, which OpenAI requires for reasoning models; pass
@@ -76,7 +80,8 @@ Rules (what moves, what is dropped, what is refused):
   `prompt_tokens_details.cache_write_tokens` <-> cache_write_tokens,
   `completion_tokens_details.reasoning_tokens` <-> reasoning_tokens. `cache_write_1h_tokens`
   has no field. Provider streams always ask for `include_usage` (the ledger needs it); the
-  client stream carries usage only when the client asked.
+  client stream carries usage only when the client asked. Other `stream_options` fields
+  (`include_obfuscation`) are dropped.
 * **Extra fields.** Unknown top-level request fields go to `Request.extra` and are forwarded
   only to OpenAI-compatible providers (`source_protocol == "openai_chat"`), except the
   gateway's routing fields `route`, `provider` and `models`, which are never forwarded.
