@@ -716,3 +716,19 @@ def test_recorded_streams_reencoded_parse_in_the_sdk_to_the_same_content(path: s
         end.usage.output_tokens,
     )
     assert final.id == events[0].id if isinstance(events[0], ir.StreamStart) else False
+
+
+def test_a_delta_without_its_part_start_still_reaches_the_client_after_the_role() -> None:
+    encoder = openai_chat.StreamEncoder(model="gw")
+    body = b"".join(
+        encoder.encode(e)
+        for e in [TEXT_EVENTS[0], ir.TextDelta(index=0, text="orphan"), ir.StreamEnd(stop_reason="end_turn")]
+    )
+    chunks = list(
+        sdk_client(sse_answer(body)).chat.completions.create(model="m", messages=USER_HI, stream=True)
+    )
+    assert [(c.choices[0].delta.role, c.choices[0].delta.content) for c in chunks] == [
+        ("assistant", ""),
+        (None, "orphan"),
+        (None, None),
+    ]

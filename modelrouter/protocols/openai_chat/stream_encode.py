@@ -130,6 +130,9 @@ class StreamEncoder:
             return b""
         if type(event) is ir.TextDelta and not self._role_pending:
             return self._text_head + orjson.dumps(event.text) + self._text_tail
+        if self._role_pending and isinstance(event, ir.TextDelta | ir.ReasoningDelta):
+            self._role_pending = False  # a delta without its PartStart: still send the role first
+            return self._role() + self.encode(event)
         if isinstance(event, ir.ToolArgsDelta):
             return self._args(event)
         if isinstance(event, ir.ReasoningDelta):
