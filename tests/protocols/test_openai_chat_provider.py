@@ -719,6 +719,13 @@ def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **top
     }
 
 
+def test_empty_data_lines_are_keep_alives() -> None:
+    body = b"data:\n\ndata:  \n\n" + _sse(_chunk({"content": "x"}), _chunk(finish="stop"))
+    assert [type(e).__name__ for e in decode_all(body)] == [
+        "StreamStart", "PartStart", "TextDelta", "PartStop", "StreamEnd",
+    ]  # fmt: skip
+
+
 def test_azure_prompt_filter_chunk_and_comments_and_crlf() -> None:
     azure_first = {
         "id": "",

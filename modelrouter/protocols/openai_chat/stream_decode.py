@@ -108,6 +108,8 @@ class StreamDecoder:
         if data == "[DONE]":
             self._end(out)
             return
+        if not data or data.isspace():  # an empty `data:` line, which some proxies send to keep alive
+            return
         try:
             chunk = orjson.loads(data)
             if self._kind == "text" and self._more_text(chunk, out):
