@@ -164,7 +164,10 @@ class Ledger:
         total = 0
         for path in sorted(self.journal.directory.glob("*.jsonl")):
             number = int(path.stem)
-            size = path.stat().st_size
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:  # the ingester just removed a consumed segment
+                continue
             if number > self._reader.segment:
                 total += size
             elif number == self._reader.segment:

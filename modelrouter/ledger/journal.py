@@ -136,17 +136,6 @@ class JournalReader:
             if number < segment:
                 path.unlink(missing_ok=True)
 
-    def at_end(self) -> bool:
-        """Whether every complete line has been read and committed."""
-        records, position = self.read(max_bytes=1)
-        return not records and position == (self.segment, self.offset) and not self._unread_segments()
-
-    def _unread_segments(self) -> bool:
-        segments = _segments(self.directory)
-        return any(n > self.segment for n, _ in segments) or any(
-            n == self.segment and p.stat().st_size > self.offset for n, p in segments
-        )
-
 
 def orphaned_journals(root: Path, skip: Path | None = None) -> Iterator[tuple[Path, int]]:
     """Journal directories whose process died: yields each with its lock held (caller closes it)."""
