@@ -5,17 +5,20 @@ in LF, CRLF or CR; a blank line dispatches the event; `:` starts a comment; seve
 lines join with LF; one space after the colon is dropped. It never assumes chunk
 boundaries: any split of the bytes yields the same events, because incomplete lines (and a
 trailing CR that may be half of a CRLF) stay buffered until more bytes arrive.
+
+Speed: most providers end lines with LF only, so until a CR is seen the parser works on whole
+events (split on blank lines, one decode per event), which is several times faster than the
+general line-by-line path it switches to, for good, at the first CR.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SSEEvent", "SSEParser", "encode_event"]
 
 
-@dataclass(slots=True, frozen=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
     """One dispatched event: its `event:` name (None when absent) and joined `data:` text."""
 
     event: str | None
@@ -26,7 +29,7 @@ class SSEEvent:
 class SSEParser:
     """Feed bytes as they arrive; get back the events they complete."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_has_data", "_id")
+    __slots__ = ("_buffer", "_data", "_event", "_has_data", "_id", "_lf_only")
 
     def __init__(self) -> None:
         self._buffer = b""
@@ -34,9 +37,46 @@ class SSEParser:
         self._data: list[str] = []
         self._has_data = False
         self._id: str | None = None
+        self._lf_only = True
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume `chunk` and return every event it completes, in order."""
+        if self._lf_only:
+            if b"\r" not in chunk:
+                if not self._buffer and chunk.endswith(b"\n\n"):
+                    single = _single_event(chunk, self._id)
+                    if single is not None:
+                        return [single]
+                return self._feed_blocks(chunk)
+            self._lf_only = False
+        return self._feed_lines(chunk)
+
+    # --- LF-only fast path: whole events at a time ---------------------------------------------
+
+    def _feed_blocks(self, chunk: bytes) -> list[SSEEvent]:
+        buffer = self._buffer + chunk if self._buffer else chunk
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer
+            return []
+        self._buffer = buffer[end + 2 :]
+        events = []
+        for block in buffer[:end].split(b"\n\n"):
+            event = self._block(block)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _block(self, block: bytes) -> SSEEvent | None:
+        if block.startswith(b"data: ") and b"\n" not in block:  # the usual one-line event
+            return SSEEvent(None, block[6:].decode("utf-8", errors="replace"), self._id)
+        for line in block.split(b"\n"):
+            self._line(line)
+        return self._dispatch()
+
+    # --- the general path ------------------------------------------------------------------
+
+    def _feed_lines(self, chunk: bytes) -> list[SSEEvent]:
         buffer = self._buffer + chunk if self._buffer else chunk
         events: list[SSEEvent] = []
         start = 0
@@ -52,9 +92,12 @@ class SSEParser:
                 line_end, next_start = lf, lf + 1
             else:
                 break
-            event = self._line(buffer[start:line_end])
-            if event is not None:
-                events.append(event)
+            if line_end == start:
+                event = self._dispatch()
+                if event is not None:
+                    events.append(event)
+            else:
+                self._line(buffer[start:line_end])
             start = next_start
         self._buffer = buffer[start:]
         return events
@@ -62,19 +105,32 @@ class SSEParser:
     def flush(self) -> list[SSEEvent]:
         """End of stream: a final unterminated line counts, an undispatched event does not."""
         events: list[SSEEvent] = []
-        if self._buffer:
-            rest, self._buffer = self._buffer.rstrip(b"\r"), b""
-            event = self._line(rest)
+        if not self._buffer:
+            return events
+        rest, self._buffer = self._buffer, b""
+        if self._lf_only:  # the buffer holds whole lines of one unfinished event, maybe a last LF
+            lines = rest.split(b"\n")
+            for line in lines[:-1]:
+                if line:
+                    self._line(line)
+                else:
+                    event = self._dispatch()
+                    if event is not None:
+                        events.append(event)
+            rest = lines[-1]
+        rest = rest.rstrip(b"\r")
+        if rest:
+            self._line(rest)
+        elif not self._lf_only:
+            event = self._dispatch()
             if event is not None:
                 events.append(event)
         return events
 
-    def _line(self, raw: bytes) -> SSEEvent | None:
-        if not raw:
-            return self._dispatch()
+    def _line(self, raw: bytes) -> None:
         line = raw.decode("utf-8", errors="replace")
-        if line[0] == ":":
-            return None
+        if not line or line[0] == ":":
+            return
         name, sep, value = line.partition(":")
         if sep and value[:1] == " ":
             value = value[1:]
@@ -85,7 +141,6 @@ class SSEParser:
             self._event = value
         elif name == "id" and "\0" not in value:
             self._id = value
-        return None
 
     def _dispatch(self) -> SSEEvent | None:
         if not self._has_data:
@@ -96,6 +151,19 @@ class SSEParser:
         self._data = []
         self._has_data = False
         return event
+
+
+def _single_event(chunk: bytes, last_id: str | None) -> SSEEvent | None:
+    """The one event a chunk holds when it is exactly `[event: X\n]data: …\n\n` (the usual case)."""
+    newlines = chunk.count(b"\n")
+    if newlines == 2 and chunk.startswith(b"data: "):
+        return SSEEvent(None, chunk[6:-2].decode("utf-8", errors="replace"), last_id)
+    if newlines == 3 and chunk.startswith(b"event: "):
+        split = chunk.index(b"\n")
+        if chunk.startswith(b"data: ", split + 1):
+            name = chunk[7:split].decode("utf-8", errors="replace")
+            return SSEEvent(name, chunk[split + 7 : -2].decode("utf-8", errors="replace"), last_id)
+    return None
 
 
 def encode_event(data: bytes | str, event: str | None = None) -> bytes:

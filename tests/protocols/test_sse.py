@@ -58,3 +58,53 @@ def test_trailing_cr_counts_as_a_line_end_at_flush() -> None:
 def test_encode_event_round_trips() -> None:
     wire = encode_event(b'{"k":"v"}', "ping") + encode_event('{"n":2}')
     assert SSEParser().feed(wire) == [SSEEvent("ping", '{"k":"v"}'), SSEEvent(None, '{"n":2}')]
+
+
+LINES = st.sampled_from(
+    [
+        b'data: {"a":1}',
+        b"data:x",
+        b"data: multi",
+        b"event: message_start",
+        b"event: ping",
+        b": comment",
+        b"id: 9",
+        b"data: \xc3\xa9",
+        b"retry: 5",
+        b"data:",
+        b"",
+    ]
+)
+
+
+def general(data: bytes, cuts: list[int]) -> list[SSEEvent]:
+    """The line-by-line path alone (what the parser falls back to once it sees a CR)."""
+    parser = SSEParser()
+    parser._lf_only = False
+    bounds = [0, *sorted(cuts), len(data)]
+    events = [e for a, b in itertools.pairwise(bounds) for e in parser.feed(data[a:b])]
+    return events + parser.flush()
+
+
+@given(
+    st.lists(LINES, max_size=40),
+    st.lists(st.integers(min_value=0, max_value=2000), max_size=10),
+    st.booleans(),
+)
+def test_the_lf_fast_path_agrees_with_the_general_path(
+    lines: list[bytes], cuts: list[int], crlf: bool
+) -> None:
+    data = b"".join(line + (b"\r\n" if crlf else b"\n") for line in lines)
+    cuts = [c for c in cuts if c <= len(data)]
+    parser = SSEParser()
+    bounds = [0, *sorted(cuts), len(data)]
+    events = [e for a, b in itertools.pairwise(bounds) for e in parser.feed(data[a:b])]
+    assert events + parser.flush() == general(data, cuts)
+
+
+def test_one_event_per_chunk_shapes() -> None:
+    parser = SSEParser()
+    assert parser.feed(b"data: {}\n\n") == [SSEEvent(None, "{}")]
+    assert parser.feed(b"event: ping\ndata: {}\n\n") == [SSEEvent("ping", "{}")]
+    assert parser.feed(b"id: 3\ndata: {}\n\n") == [SSEEvent(None, "{}", "3")]
+    assert parser.feed(b"data: {}\n\n") == [SSEEvent(None, "{}", "3")]
