@@ -154,7 +154,7 @@ class SSEParser:
 
 
 def _single_event(chunk: bytes, last_id: str | None) -> SSEEvent | None:
-    """The one event a chunk holds when it is exactly `[event: X\n]data: …\n\n` (the usual case)."""
+    """The one event a chunk holds when it is exactly an optional event line and one data line."""
     newlines = chunk.count(b"\n")
     if newlines == 2 and chunk.startswith(b"data: "):
         return SSEEvent(None, chunk[6:-2].decode("utf-8", errors="replace"), last_id)
