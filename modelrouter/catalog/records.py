@@ -236,6 +236,9 @@ class Provider(Row):
     """The names OpenRouter's `provider` object uses for this provider."""
     prices_provider: str | None = None
     """The genai-prices provider id whose prices apply (None: none apply)."""
+    codec_options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options for this provider's codec `encode_request` (DeepSeek documents only
+    `max_tokens`; OpenRouter wants reasoning signatures back as `reasoning_details`)."""
     source: str | None = None
     as_of: date | None = None
     origin: Origin = "catalog"
