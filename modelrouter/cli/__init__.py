@@ -8,6 +8,7 @@ import click
 
 from modelrouter.cli.catalog_cmds import models, prices, providers
 from modelrouter.cli.route_cmd import check, route
+from modelrouter.cli.serve_cmd import serve
 from modelrouter.errors import ModelRouterError
 
 __all__ = ["cli", "main"]
@@ -23,7 +24,7 @@ def cli() -> None:
     """
 
 
-for command in (models, providers, prices, route, check):
+for command in (models, providers, prices, route, check, serve):
     cli.add_command(command)
 
 

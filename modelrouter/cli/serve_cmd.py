@@ -1,0 +1,90 @@
+"""`modelrouter serve`: run the gateway (uvicorn, one or more worker processes on one port)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import click
+
+from modelrouter.cli.output import CONFIG_OPTION
+from modelrouter.cli.route_cmd import check_report
+from modelrouter.config import Config, load_config, resolve
+from modelrouter.engine import Engine
+from modelrouter.errors import ConfigError
+
+__all__ = ["serve"]
+
+CONFIG_ENV = "MODELROUTER_CONFIG"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _startup_report(config: Config) -> str:
+    report = check_report(Engine(config))
+    ready = [p["id"] for p in report["providers"] if p["credentials"]]
+    lines = [f"providers with credentials: {', '.join(ready) or 'none'}"]
+    for policy in report["policies"]:
+        met = ", ".join(policy["ready_models"]) or "nothing can be served yet"
+        lines.append(f"policy {policy['name']}: {met}")
+    return "\n".join(lines)
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--host", default=None, help="Address to listen on (default: server.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: server.port, 4000).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Worker processes sharing the port."
+)
+def serve(config_file: str | None, host: str | None, port: int | None, workers: int | None) -> None:
+    r"""Run the gateway: OpenAI and Anthropic endpoints that route by your policies.
+
+    With no config file it runs on embedded defaults: the bundled catalog, a SQLite ledger in
+    ./modelrouter.db, in-process state, listening on 127.0.0.1:4000.
+
+    \b
+    Example usage:
+      modelrouter serve
+      modelrouter serve --config modelrouter.yaml --port 8080 --workers 2
+    """
+    import uvicorn
+
+    config = load_config(config_file)
+    host = host or config.server.host
+    port = port or config.server.port
+    workers = workers or config.server.workers
+    master_key = resolve(config.server.master_key)
+    if not master_key and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without authentication: set server.master_key "
+            "(or MODELROUTER_MASTER_KEY), or listen on 127.0.0.1"
+        )
+    click.echo(_startup_report(config), err=True)
+    if not master_key:
+        click.echo(
+            "no master key and no virtual keys: requests need no key; listening on loopback only", err=True
+        )
+    if config.source:
+        os.environ[CONFIG_ENV] = os.path.abspath(config.source)
+    uvicorn.run(
+        "modelrouter.gateway.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+        lifespan="on",
+    )

@@ -1,0 +1,173 @@
+"""The gateway as an ASGI application: routes, start-up and shutdown.
+
+`Gateway` is a bare ASGI callable (any ASGI server runs it); `build_gateway(config)` wires
+the engine, provider adapters, the shared upstream transport, health board, ledger and
+metrics. Endpoints (SPEC section 5): the OpenAI and Anthropic chat doors, `/v1/models`,
+`/v1/route`, `/healthz` and `/metrics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from modelrouter.config import Config
+from modelrouter.engine import Engine
+from modelrouter.errors import BadRequest, ModelRouterError
+from modelrouter.gateway.asgi import Receive, Scope, Send, read_body, respond
+from modelrouter.gateway.chat import JSON, ChatHandler
+from modelrouter.gateway.doors import DOORS, OPENAI
+from modelrouter.gateway.metrics import Metrics
+from modelrouter.gateway.transport import Transport
+from modelrouter.health import HealthBoard
+from modelrouter.ledger import Ledger
+from modelrouter.routing.attempt import Adapter, Forwarder
+from modelrouter.routing.select import Needs
+
+__all__ = ["Gateway", "build_gateway"]
+
+log = logging.getLogger(__name__)
+
+ROUTE_BODY_LIMIT = 1 << 20
+
+
+@dataclass
+class Gateway:
+    """The ASGI application."""
+
+    engine: Engine
+    chat: ChatHandler
+    transport: Transport
+    ledger: Ledger
+    health: HealthBoard
+    metrics: Metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Dispatch one ASGI connection by method and path."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        door = DOORS.get(path)
+        if door is not None and method == "POST":
+            await self.chat(scope, receive, send, door)
+        elif path == "/v1/models" and method == "GET":
+            await self._json(send, 200, self._models())
+        elif path == "/v1/route" and method == "POST":
+            await self._route(receive, send)
+        elif path == "/healthz" and method == "GET":
+            health = self.healthz()
+            await self._json(send, 200 if health["status"] != "down" else 503, health)
+        elif path == "/metrics" and method == "GET":
+            body = self.metrics.render(self.health.states())
+            await respond(send, 200, body, [("content-type", "text/plain; version=0.0.4; charset=utf-8")])
+        else:
+            status = 405 if door is not None or path in _KNOWN else 404
+            message = (
+                f"{method} {path} is not served here" if status == 404 else f"{path} does not take {method}"
+            )
+            await respond(send, status, OPENAI.encode_error(status, "not_found_error", message), [JSON])
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        """Close upstream connections and flush the ledger."""
+        await self.transport.aclose()
+        flushed = await asyncio.to_thread(self.ledger.close, 10.0)
+        if not flushed:
+            log.error(
+                "the ledger could not be flushed before exit; the journal keeps the rest for next start"
+            )
+
+    async def _json(self, send: Send, status: int, data: Any) -> None:
+        await respond(send, status, orjson.dumps(data), [JSON])
+
+    def _models(self) -> dict[str, Any]:
+        """The OpenAI list shape, with modelrouter's details alongside."""
+        catalog = self.engine.catalog
+        data = []
+        for model in catalog.models.values():
+            data.append(
+                {
+                    "id": model.id,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": model.maker,
+                    "lifecycle": model.lifecycle.effective(catalog.today),
+                    "replacement": model.lifecycle.replacement,
+                    "providers": sorted({e.provider.id for e in catalog.by_model[model.id]}),
+                }
+            )
+        return {"object": "list", "data": data}
+
+    async def _route(self, receive: Receive, send: Send) -> None:
+        """`POST /v1/route`: the `route --format json` explanation for a model and policy."""
+        try:
+            body = orjson.loads(await read_body(receive, ROUTE_BODY_LIMIT))
+            if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+                raise BadRequest('the body must be {"model": NAME, "route": POLICY, "input_tokens": N}')
+            needs = Needs(body.get("input_tokens"), body.get("max_tokens"))
+            decision = self.engine.route(body["model"], body.get("route") or body.get("policy"), needs=needs)
+            await self._json(send, 200, decision.to_json())
+        except orjson.JSONDecodeError as exc:
+            await self._error(send, BadRequest(f"request body is not valid JSON: {exc}"))
+        except ModelRouterError as exc:
+            await self._error(send, exc)
+
+    async def _error(self, send: Send, exc: ModelRouterError) -> None:
+        await respond(send, exc.status, OPENAI.encode_error(exc.status, exc.kind, exc.message), [JSON])
+
+    def healthz(self) -> dict[str, Any]:
+        """Liveness and what is degraded: the ledger's database, open breakers."""
+        breakers = self.health.states()
+        ledger = {"depth_bytes": self.ledger.depth, "error": self.ledger.error}
+        degraded = [f"ledger: {self.ledger.error}"] if self.ledger.error else []
+        degraded += [f"breaker open: {o}" for o, s in breakers.items() if s == "open"]
+        return {
+            "status": "degraded" if degraded else "ok",
+            "degraded": degraded,
+            "ledger": ledger,
+            "breakers": breakers,
+            "providers": {p: self.engine.readiness.has_credentials(p) for p in self.engine.catalog.providers},
+        }
+
+
+_KNOWN = frozenset({"/v1/models", "/v1/route", "/healthz", "/metrics"})
+
+
+def build_gateway(
+    config: Config,
+    *,
+    env: Mapping[str, str] | None = None,
+    providers: Mapping[str, Adapter] | None = None,
+    transport: Transport | None = None,
+) -> Gateway:
+    """A gateway for `config`: catalog, adapters, transport, health, ledger and metrics."""
+    health = HealthBoard()
+    engine = Engine(config, env=env, health=health)
+    if providers is None:
+        from modelrouter.providers import load_all
+
+        providers = load_all(engine.catalog, config, env)
+    adapters = providers
+    transport = transport or Transport()
+    ledger = Ledger(config.store, total_deadline_s=config.timeouts.total)
+    metrics = Metrics()
+    forwarder = Forwarder(adapters, transport, health)
+    chat = ChatHandler(engine, forwarder, ledger, metrics)
+    return Gateway(engine, chat, transport, ledger, health, metrics)

@@ -1,0 +1,447 @@
+"""One chat request through the gateway: decode, route, forward with fallbacks, answer, record.
+
+The same handler serves every front door; the door decides the dialect of answers, streams
+and errors. Every request gets a UUIDv7 `x-request-id`, a ledger row before anything goes
+upstream, and `x-modelrouter-*` headers saying where it went and what it cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from modelrouter import ir
+from modelrouter.catalog.catalog import Entry
+from modelrouter.catalog.prices import micro_usd
+from modelrouter.engine import Engine
+from modelrouter.errors import (
+    AllAttemptsFailed,
+    ModelRouterError,
+    NoOfferingMeetsPolicy,
+    UpstreamError,
+    UpstreamOverloaded,
+)
+from modelrouter.gateway.asgi import Receive, Scope, Send, header, read_body, respond, start, watch_disconnect
+from modelrouter.gateway.doors import Door
+from modelrouter.gateway.metrics import Metrics
+from modelrouter.gateway.needs import needs_of
+from modelrouter.gateway.transport import Deadlines
+from modelrouter.ids import uuid7
+from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
+from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
+from modelrouter.routing.policy import Policy
+from modelrouter.routing.select import Decision
+
+__all__ = ["ChatHandler"]
+
+JSON = ("content-type", "application/json")
+SSE = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
+
+
+@dataclass
+class Trace:
+    """What the gateway learns about one request as it goes (ledger, headers, metrics)."""
+
+    request_id: str
+    door: Door
+    started: float
+    created_at: str
+    requested_model: str = ""
+    decision: Decision | None = None
+    policy: Policy | None = None
+    stream: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    costs: dict[int, int] = field(default_factory=dict)
+    """Attempt number to its cost in micro-USD."""
+
+
+class ChatHandler:
+    """Serves the chat endpoints of every front door."""
+
+    def __init__(self, engine: Engine, forwarder: Forwarder, ledger: Ledger, metrics: Metrics) -> None:
+        self.engine = engine
+        self.forwarder = forwarder
+        self.ledger = ledger
+        self.metrics = metrics
+        self.body_limit = int(engine.config.limits.max_body_mb * (1 << 20))
+        self.timeouts = engine.config.timeouts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, door: Door) -> None:
+        """Serve one chat request arriving at `door`; every error leaves in the door's dialect."""
+        trace = Trace(uuid7(), door, time.monotonic(), now_iso())
+        try:
+            await self._serve(scope, receive, send, trace)
+        except ModelRouterError as exc:
+            await self._error(send, trace, exc)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, trace: Trace) -> None:
+        body = await read_body(receive, self.body_limit)
+        request = trace.door.decode(body)
+        trace.requested_model = request.model
+        trace.stream = request.stream
+        trace.policy = self._policy(request, scope)
+        decisions = self._decide(request, trace.policy)
+        trace.decision = decisions[0]
+        entries = _attempt_order(decisions)
+        self._record_request(trace, "started", 1)
+        hooks = Hooks(lambda a: self._attempt_started(trace, a), lambda a: self._attempt_ended(trace, a))
+        forwarder = Forwarder(
+            self.forwarder.providers,
+            self.forwarder.transport,
+            self.forwarder.health,
+            self.forwarder.max_attempts,
+            self.forwarder.max_retry_wait,
+            hooks,
+        )
+        deadlines = self._deadlines()
+        if not request.stream:
+            answer = await forwarder.forward(request, entries, deadlines, stream=False)
+            assert isinstance(answer, Answer)
+            await self._answer(send, trace, answer)
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        watcher = asyncio.create_task(watch_disconnect(receive, task))
+        try:
+            answer = await forwarder.forward(request, entries, deadlines, stream=True)
+            assert isinstance(answer, StreamAnswer)
+            await self._stream(send, trace, request, answer)
+        finally:
+            watcher.cancel()
+
+    # --- routing ---------------------------------------------------------------------------
+
+    def _policy(self, request: ir.Request, scope: Scope) -> Policy:
+        layers: list[Any] = [header(scope, b"x-modelrouter-policy")]
+        layers.append(request.extra.get("route"))
+        provider = request.extra.get("provider")
+        if provider is not None:
+            layers.append(Policy.from_openrouter(provider))
+        return self.engine.effective_policy(*layers)
+
+    def _decide(self, request: ir.Request, policy: Policy) -> list[Decision]:
+        models = [request.model, *_fallback_models(request)]
+        needs = needs_of(request)
+        decisions = [self.engine.router.route(m, policy, needs) for m in models]
+        if not any(d.candidates for d in decisions):
+            raise _nothing_meets(decisions)
+        if not _attempt_order(decisions):
+            hints = sorted({p for d in decisions for c in d.candidates for p in c.not_ready})
+            raise UpstreamOverloaded("no offering that meets the policy can be called: " + "; ".join(hints))
+        return decisions
+
+    def _deadlines(self) -> Deadlines:
+        t = self.timeouts
+        total_at = asyncio.get_running_loop().time() + t.total
+        return Deadlines(connect=t.connect, first_byte=t.first_byte, idle=t.idle, total_at=total_at)
+
+    # --- answers ---------------------------------------------------------------------------
+
+    async def _answer(self, send: Send, trace: Trace, answer: Answer) -> None:
+        entry = answer.entry
+        body = trace.door.encode_response(answer.response, entry.provider.id)
+        cost = sum(trace.costs.values())
+        headers = [JSON, *self._route_headers(trace, entry), ("x-modelrouter-cost-usd", _usd(cost))]
+        self._finish(trace, "ok", 200, entry, answer.response.usage, "reported")
+        await respond(send, 200, body, headers)
+
+    async def _stream(self, send: Send, trace: Trace, request: ir.Request, answer: StreamAnswer) -> None:
+        entry = answer.entry
+        encoder = trace.door.stream_encoder(request, model=entry.offering.provider_model)
+        usage = _Usage()
+        state, status = "ok", 200
+        first = b"".join(encoder.encode(usage.see(e)) for e in answer.events)
+        await start(send, 200, [*SSE, *self._route_headers(trace, entry)])
+        self.metrics.ttft.labels(trace.requested_model).observe(time.monotonic() - trace.started)
+        try:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            ended = answer.finished
+            if not ended:
+                ended, state = await self._pump(send, encoder, answer, usage)
+            if not ended:
+                await self._send_error_event(
+                    send, encoder, "stream_truncated", "the provider's stream ended early"
+                )
+                state = "upstream_error_midstream"
+            await send({"type": "http.response.body", "body": b""})
+        except asyncio.CancelledError:
+            state, status = "client_disconnected", 499
+            raise
+        finally:
+            answer.upstream.close()
+            source = "reported" if usage.reported else "estimated"
+            self._finish(trace, state, status, entry, usage.current(), source)
+
+    async def _pump(self, send: Send, encoder: Any, answer: StreamAnswer, usage: _Usage) -> tuple[bool, str]:
+        """Relay the rest of the stream; (whether it ended properly, ledger state)."""
+        try:
+            async for chunk in answer.chunks:
+                out = b""
+                for event in answer.decoder.feed(chunk):
+                    out += encoder.encode(usage.see(event))
+                    if isinstance(event, ir.StreamError):
+                        await send({"type": "http.response.body", "body": out, "more_body": True})
+                        return True, "upstream_error_midstream"
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+            tail = answer.decoder.close()
+        except UpstreamError as exc:
+            await self._send_error_event(send, encoder, exc.kind, exc.message)
+            return True, "upstream_error_midstream"
+        out = b"".join(encoder.encode(usage.see(e)) for e in tail)
+        if out:
+            await send({"type": "http.response.body", "body": out, "more_body": True})
+        if any(isinstance(e, ir.StreamError) for e in tail):
+            return True, "upstream_error_midstream"
+        return usage.ended, "ok"
+
+    async def _send_error_event(self, send: Send, encoder: Any, kind: str, message: str) -> None:
+        body = encoder.encode(ir.StreamError(kind=kind, message=message, status=502))
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+
+    def _route_headers(self, trace: Trace, entry: Entry) -> list[tuple[str, str]]:
+        headers = [
+            ("x-request-id", trace.request_id),
+            ("x-modelrouter-provider", entry.provider.id),
+            ("x-modelrouter-model", entry.offering.provider_model),
+            ("x-modelrouter-offering", entry.id),
+            ("x-modelrouter-attempts", str(len(trace.attempts))),
+        ]
+        decision = trace.decision
+        if decision is not None and decision.substituted_from:
+            headers.append(
+                ("x-modelrouter-substituted", f"{decision.substituted_from} -> {decision.model.id}")
+            )
+        return headers
+
+    async def _error(self, send: Send, trace: Trace, exc: ModelRouterError) -> None:
+        status = exc.status if 400 <= exc.status < 600 else 500
+        headers = [
+            JSON,
+            ("x-request-id", trace.request_id),
+            ("x-modelrouter-attempts", str(len(trace.attempts))),
+        ]
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is None and isinstance(exc, AllAttemptsFailed):
+            retry_after = max((f.error.retry_after or 0 for f in exc.failures), default=0) or None
+        if retry_after is not None and status in (429, 503):
+            headers.append(("retry-after", str(max(1, round(retry_after)))))
+        state = "rejected" if not trace.attempts else "upstream_error"
+        self._finish(trace, state, status, None, ir.Usage(), "none", error=exc.message)
+        self.metrics.requests.labels(
+            trace.door.protocol, trace.requested_model or "-", "-", str(status)
+        ).inc()
+        await respond(send, status, trace.door.encode_error(status, exc.kind, exc.message), headers)
+
+    # --- the ledger ------------------------------------------------------------------------
+
+    def _record_request(self, trace: Trace, state: str, version: int, **values: Any) -> None:
+        decision = trace.decision
+        self.ledger.record_request(
+            request_row(
+                request_id=trace.request_id,
+                created_at=trace.created_at,
+                updated_at=now_iso(),
+                client_protocol=trace.door.protocol,
+                stream=trace.stream,
+                requested_model=trace.requested_model,
+                model=decision.model.id if decision else None,
+                substituted_from=decision.substituted_from if decision else None,
+                policy=trace.policy.describe() if trace.policy else None,
+                state=state,
+                version=version,
+                **values,
+            )
+        )
+
+    def _attempt_started(self, trace: Trace, attempt: Attempt) -> None:
+        trace.attempts.append(attempt)
+        self.ledger.record_attempt(_attempt(trace, attempt, "started", 1))
+
+    def _attempt_ended(self, trace: Trace, attempt: Attempt) -> None:
+        usage = attempt.usage
+        cost = _cost(attempt.entry, usage) if usage is not None else 0
+        trace.costs[attempt.number] = cost
+        self.ledger.record_attempt(_attempt(trace, attempt, attempt.outcome, 2, usage, cost))
+        self.metrics.attempts.labels(attempt.entry.provider.id, attempt.entry.id, attempt.outcome).inc()
+
+    def _finish(
+        self,
+        trace: Trace,
+        state: str,
+        status: int,
+        entry: Entry | None,
+        usage: ir.Usage,
+        source: str,
+        *,
+        error: str | None = None,
+    ) -> None:
+        final = next((a for a in reversed(trace.attempts) if a.entry is entry), None)
+        if final is not None and final.outcome == "started":
+            final.usage = usage
+            final.outcome = state
+            final.ended = time.monotonic()
+            self._attempt_ended(trace, final)
+        cost = sum(trace.costs.values())
+        latency = (time.monotonic() - trace.started) * 1000
+        where = _where(entry)
+        self._record_request(
+            trace,
+            state,
+            2,
+            http_status=status,
+            attempts=len(trace.attempts),
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost_micro_usd=cost,
+            usage_source=source,
+            latency_ms=latency,
+            error=error,
+            **where,
+        )
+        self._observe(trace, status, entry, usage, cost, latency)
+
+    def _observe(
+        self, trace: Trace, status: int, entry: Entry | None, usage: ir.Usage, cost: int, latency_ms: float
+    ) -> None:
+        if entry is None:
+            return
+        model, provider = trace.requested_model, entry.provider.id
+        self.metrics.requests.labels(trace.door.protocol, model, provider, str(status)).inc()
+        self.metrics.latency.labels(model).observe(latency_ms / 1000)
+        if len(trace.attempts) > 1:
+            self.metrics.fallbacks.inc()
+        for kind in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ):
+            value = getattr(usage, kind)
+            if value:
+                self.metrics.tokens.labels(model, provider, kind.removesuffix("_tokens")).inc(value)
+        if cost:
+            self.metrics.cost.labels(model, provider).inc(cost / 1_000_000)
+
+
+class _Usage:
+    """Tracks usage as stream events go by (later updates replace earlier ones)."""
+
+    __slots__ = ("ended", "reported", "usage")
+
+    def __init__(self) -> None:
+        self.usage: ir.Usage | None = None
+        self.reported = False
+        self.ended = False
+
+    def see(self, event: ir.StreamEvent) -> ir.StreamEvent:
+        found = None
+        if isinstance(event, ir.StreamStart | ir.StreamEnd):
+            found = event.usage
+            self.ended = self.ended or isinstance(event, ir.StreamEnd)
+        elif isinstance(event, ir.UsageUpdate):
+            found = event.usage
+        if found is not None:
+            self.usage = _merged(self.usage, found)
+            self.reported = self.reported or found.output_tokens > 0 or found.input_tokens > 0
+        return event
+
+    def current(self) -> ir.Usage:
+        return self.usage or ir.Usage()
+
+
+def _merged(old: ir.Usage | None, new: ir.Usage) -> ir.Usage:
+    """Cumulative figures: a later report wins field by field unless it reports nothing there."""
+    if old is None:
+        return new
+    fields = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+    )
+    merged = {f: getattr(new, f) or getattr(old, f) for f in fields}
+    return ir.Usage(**merged, reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens)
+
+
+def _attempt(
+    trace: Trace, attempt: Attempt, state: str, version: int, usage: ir.Usage | None = None, cost: int = 0
+) -> dict[str, Any]:
+    usage = usage or ir.Usage()
+    offering = attempt.entry.offering
+    return attempt_row(
+        request_id=trace.request_id,
+        attempt_no=attempt.number,
+        provider=attempt.entry.provider.id,
+        offering=attempt.entry.id,
+        region=offering.region,
+        provider_model=offering.provider_model,
+        state=state,
+        http_status=attempt.status,
+        started_at=trace.created_at,
+        ended_at=now_iso() if version > 1 else None,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        reasoning_tokens=usage.reasoning_tokens,
+        cost_micro_usd=cost,
+        usage_source="reported" if usage.input_tokens or usage.output_tokens else "none",
+        error=attempt.error,
+        version=version,
+    )
+
+
+def _where(entry: Entry | None) -> dict[str, Any]:
+    if entry is None:
+        return {}
+    return {
+        "provider": entry.provider.id,
+        "offering": entry.id,
+        "region": entry.offering.region,
+        "provider_model": entry.offering.provider_model,
+    }
+
+
+def _cost(entry: Entry, usage: ir.Usage) -> int:
+    if entry.price is None:
+        return 0
+    return micro_usd(entry.price.cost(usage))
+
+
+def _usd(micro: int) -> str:
+    return f"{Decimal(micro) / 1_000_000:f}"
+
+
+def _fallback_models(request: ir.Request) -> list[str]:
+    """OpenRouter's `models` list: more models to try after the first, in order."""
+    models = request.extra.get("models")
+    if not isinstance(models, list):
+        return []
+    return [m for m in models if isinstance(m, str) and m != request.model]
+
+
+def _attempt_order(decisions: list[Decision]) -> list[Entry]:
+    seen: set[str] = set()
+    order = []
+    for decision in decisions:
+        for entry in decision.attempt_order:
+            if entry.id not in seen:
+                seen.add(entry.id)
+                order.append(entry)
+    return order
+
+
+def _nothing_meets(decisions: list[Decision]) -> NoOfferingMeetsPolicy:
+    rejected = {r.entry.id: r.reasons for d in decisions for r in d.rejected}
+    lines = "; ".join(f"{offering}: {', '.join(reasons)}" for offering, reasons in rejected.items())
+    models = ", ".join(d.model.id for d in decisions)
+    return NoOfferingMeetsPolicy(f"no offering of {models} meets the policy. {lines}", rejected=rejected)
