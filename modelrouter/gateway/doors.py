@@ -1,32 +1,29 @@
 """The front doors: each client protocol the gateway speaks, as one object the handler drives.
 
-A door wraps that protocol's codec (client side): decode the request, encode an answer, a
-stream and an error. Adding a front door is one entry here plus its codec.
+A door wraps that protocol's client-side codec: decode the request, encode an answer, a
+stream and an error. Adding a front door is one small class here plus its codec.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
+
+from typing_extensions import override
 
 from modelrouter import ir
-from modelrouter.protocols import codec
+from modelrouter.protocols import anthropic_messages, openai_chat
 
-__all__ = ["DOORS", "Door"]
+__all__ = ["ANTHROPIC", "DOORS", "OPENAI", "Door"]
 
 
-@dataclass(frozen=True)
 class Door:
     """A client protocol: its path and codec."""
 
-    protocol: str
-    path: str
-
-    @property
-    def codec(self) -> ModuleType:
-        """The codec module (imported on first use)."""
-        return codec(self.protocol)
+    protocol: ClassVar[str]
+    path: ClassVar[str]
+    codec: ClassVar[ModuleType]
 
     def decode(self, body: bytes) -> ir.Request:
         """The client's request as IR (raises `BadRequest`)."""
@@ -35,21 +32,12 @@ class Door:
 
     def encode_response(self, response: ir.Response, provider: str) -> bytes:
         """A complete answer in this protocol."""
-        encoder = self.codec.encode_response
-        try:
-            body: bytes = encoder(response, provider=provider)
-        except TypeError:
-            body = encoder(response)
+        body: bytes = self.codec.encode_response(response)
         return body
 
     def stream_encoder(self, request: ir.Request, model: str) -> Any:
         """A stream encoder for one answer (`.encode(event) -> bytes`)."""
-        return self.codec.StreamEncoder(model=model, **self._stream_options(request))
-
-    def _stream_options(self, request: ir.Request) -> dict[str, Any]:
-        if self.protocol == "openai_chat":
-            return {"include_usage": request.include_usage}
-        return {}
+        return self.codec.StreamEncoder(model=model)
 
     def encode_error(self, status: int, kind: str, message: str) -> bytes:
         """An error body in this protocol."""
@@ -57,6 +45,34 @@ class Door:
         return body
 
 
-OPENAI = Door("openai_chat", "/v1/chat/completions")
-ANTHROPIC = Door("anthropic_messages", "/v1/messages")
-DOORS = {door.path: door for door in (OPENAI, ANTHROPIC)}
+class OpenAIDoor(Door):
+    """`POST /v1/chat/completions`: bodies name the provider; streams carry usage when asked."""
+
+    protocol = "openai_chat"
+    path = "/v1/chat/completions"
+    codec = openai_chat
+
+    @override
+    def encode_response(self, response: ir.Response, provider: str) -> bytes:
+        if not response.created:
+            response.created = int(time.time())
+        return openai_chat.encode_response(response, provider=provider)
+
+    @override
+    def stream_encoder(self, request: ir.Request, model: str) -> Any:
+        return openai_chat.StreamEncoder(
+            include_usage=request.include_usage, model=model, created=int(time.time())
+        )
+
+
+class AnthropicDoor(Door):
+    """`POST /v1/messages`."""
+
+    protocol = "anthropic_messages"
+    path = "/v1/messages"
+    codec = anthropic_messages
+
+
+OPENAI = OpenAIDoor()
+ANTHROPIC = AnthropicDoor()
+DOORS: dict[str, Door] = {door.path: door for door in (OPENAI, ANTHROPIC)}
