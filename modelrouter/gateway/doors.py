@@ -23,7 +23,7 @@ class Door:
 
     protocol: ClassVar[str]
     path: ClassVar[str]
-    codec: ClassVar[ModuleType]
+    codec: ModuleType
 
     def decode(self, body: bytes) -> ir.Request:
         """The client's request as IR (raises `BadRequest`)."""
@@ -50,7 +50,9 @@ class OpenAIDoor(Door):
 
     protocol = "openai_chat"
     path = "/v1/chat/completions"
-    codec = openai_chat
+
+    def __init__(self) -> None:
+        self.codec = openai_chat
 
     @override
     def encode_response(self, response: ir.Response, provider: str) -> bytes:
@@ -70,7 +72,9 @@ class AnthropicDoor(Door):
 
     protocol = "anthropic_messages"
     path = "/v1/messages"
-    codec = anthropic_messages
+
+    def __init__(self) -> None:
+        self.codec = anthropic_messages
 
 
 OPENAI = OpenAIDoor()
