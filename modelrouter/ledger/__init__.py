@@ -16,7 +16,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,27 @@ __all__ = ["Ledger", "LedgerUnavailable", "attempt_row", "now_iso", "request_row
 log = logging.getLogger(__name__)
 
 RECONCILE_EVERY_S = 60.0
+GROUP_COMMIT_S = 0.005
+"""How long the ingester waits after a row arrives, to write a batch in one transaction."""
 RECONCILE_GRACE_S = 30.0
 
 
+_second = -1
+_prefix = ""
+
+
 def now_iso() -> str:
-    """The current UTC time as the ledger stores it (ISO 8601, microseconds, +00:00)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    """The current UTC time as the ledger stores it (ISO 8601, microseconds, +00:00).
+
+    Called several times per request, so the date-and-seconds part is formatted once a second.
+    """
+    global _second, _prefix
+    now = time.time()
+    second = int(now)
+    if second != _second:
+        _prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = second
+    return f"{_prefix}.{int((now - second) * 1_000_000):06d}+00:00"
 
 
 def default_journal_root(store_url: str) -> Path:
@@ -43,6 +58,17 @@ def default_journal_root(store_url: str) -> Path:
     if store_url.startswith("sqlite:///"):
         return Path(store_url[len("sqlite:///") :] + ".journal")
     return Path("modelrouter-journal")
+
+
+def _latest(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per key, its highest version: what the version-guarded upserts would leave anyway."""
+    best: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["request_id"], row.get("attempt_no"))
+        kept = best.get(key)
+        if kept is None or row["version"] >= kept["version"]:
+            best[key] = row
+    return list(best.values())
 
 
 class Ledger:
@@ -99,7 +125,8 @@ class Ledger:
                 backoff = min(backoff * 2, 5.0)
                 self._reconnect()
                 continue
-            self.journal.wake.wait(0.05)
+            if self.journal.wake.wait(0.05) and not self._stop.is_set():
+                self._stop.wait(GROUP_COMMIT_S)  # let a few more rows arrive: one transaction for all
             self.journal.wake.clear()
 
     def _ingest_all(self) -> None:
@@ -124,8 +151,8 @@ class Ledger:
                 reader.commit(position)
                 return True
             return False
-        requests = [row for table, row in records if table == "requests"]
-        attempts = [row for table, row in records if table == "attempts"]
+        requests = _latest(row for table, row in records if table == "requests")
+        attempts = _latest(row for table, row in records if table == "attempts")
         assert self.store is not None
         self.store.apply(requests, attempts)
         reader.commit(position)
@@ -207,6 +234,7 @@ class Ledger:
         self._stop.set()
         self.journal.wake.set()
         self._thread.join(timeout=5)
+        self._reader.save()
         self.journal.close()
         if flushed:
             shutil.rmtree(self.journal.directory, ignore_errors=True)

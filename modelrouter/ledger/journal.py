@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from modelrouter.errors import ModelRouterError
 __all__ = ["Journal", "JournalReader", "LedgerUnavailable", "orphaned_journals"]
 
 SEGMENT_SUFFIX = ".jsonl"
+CHECKPOINT_EVERY_S = 0.5
 CHECKPOINT = "checkpoint"
 LOCK = ".lock"
 
@@ -97,6 +99,7 @@ class JournalReader:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.segment, self.offset = self._load_checkpoint()
+        self._saved_at = 0.0
 
     def _load_checkpoint(self) -> tuple[int, int]:
         try:
@@ -126,15 +129,29 @@ class JournalReader:
         return records, (segment, offset)
 
     def commit(self, position: tuple[int, int]) -> None:
-        """Record that everything up to `position` is in the database; drop consumed segments."""
+        """Record that everything up to `position` is in the database; drop consumed segments.
+
+        The checkpoint file is rewritten at most every `CHECKPOINT_EVERY_S` (and whenever a
+        segment is finished): after a crash a few rows may be applied again, which the
+        version-guarded upserts make harmless.
+        """
         segment, offset = position
-        temporary = self.directory / (CHECKPOINT + ".tmp")
-        temporary.write_text(f"{segment} {offset}")
-        os.replace(temporary, self.directory / CHECKPOINT)
+        now = time.monotonic()
+        finished_segment = segment != self.segment
         self.segment, self.offset = segment, offset
-        for number, path in _segments(self.directory):
-            if number < segment:
-                path.unlink(missing_ok=True)
+        if finished_segment or now - self._saved_at >= CHECKPOINT_EVERY_S:
+            self.save()
+        if finished_segment:
+            for number, path in _segments(self.directory):
+                if number < segment:
+                    path.unlink(missing_ok=True)
+
+    def save(self) -> None:
+        """Write the checkpoint file now."""
+        temporary = self.directory / (CHECKPOINT + ".tmp")
+        temporary.write_text(f"{self.segment} {self.offset}")
+        os.replace(temporary, self.directory / CHECKPOINT)
+        self._saved_at = time.monotonic()
 
 
 def orphaned_journals(root: Path, skip: Path | None = None) -> Iterator[tuple[Path, int]]:
