@@ -136,20 +136,23 @@ class JournalReader:
         version-guarded upserts make harmless.
         """
         segment, offset = position
-        now = time.monotonic()
         finished_segment = segment != self.segment
-        self.segment, self.offset = segment, offset
-        if finished_segment or now - self._saved_at >= CHECKPOINT_EVERY_S:
-            self.save()
+        if finished_segment or time.monotonic() - self._saved_at >= CHECKPOINT_EVERY_S:
+            self._write_checkpoint(segment, offset)
         if finished_segment:
             for number, path in _segments(self.directory):
                 if number < segment:
                     path.unlink(missing_ok=True)
+        # Published last, so whoever sees this position caught up also sees the old segments gone.
+        self.segment, self.offset = segment, offset
 
     def save(self) -> None:
         """Write the checkpoint file now."""
+        self._write_checkpoint(self.segment, self.offset)
+
+    def _write_checkpoint(self, segment: int, offset: int) -> None:
         temporary = self.directory / (CHECKPOINT + ".tmp")
-        temporary.write_text(f"{self.segment} {self.offset}")
+        temporary.write_text(f"{segment} {offset}")
         os.replace(temporary, self.directory / CHECKPOINT)
         self._saved_at = time.monotonic()
 
