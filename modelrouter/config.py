@@ -74,6 +74,8 @@ class ServerConfig(Section):
     port: int = 4000
     workers: int = Field(default=1, ge=1)
     master_key: str | None = None
+    shutdown_grace_s: float = Field(default=30, ge=0)
+    """On SIGTERM/SIGINT: how long in-flight requests may finish before streams are ended."""
 
 
 class Timeouts(Section):

@@ -85,6 +85,6 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
         http="httptools",
         access_log=False,
         log_level="warning",
-        timeout_graceful_shutdown=30,
+        timeout_graceful_shutdown=config.server.shutdown_grace_s,
         lifespan="on",
     )

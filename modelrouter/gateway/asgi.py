@@ -66,10 +66,15 @@ async def respond(send: Send, status: int, body: bytes, headers: Iterable[tuple[
     await send({"type": "http.response.body", "body": body})
 
 
-async def watch_disconnect(receive: Receive, task: asyncio.Task[Any]) -> None:
-    """Cancel `task` when the client disconnects (so the upstream request is cancelled too)."""
+async def watch_disconnect(receive: Receive, task: asyncio.Task[Any], gone: asyncio.Event) -> None:
+    """Cancel `task` when the client disconnects (so the upstream request is cancelled too).
+
+    `gone` is set first, so the cancelled task can tell a client that left from a server that
+    is shutting down (which cancels it too, once its grace period is over).
+    """
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
+            gone.set()
             task.cancel()
             return

@@ -8,6 +8,7 @@ upstream, and `x-modelrouter-*` headers saying where it went and what it cost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,6 +39,7 @@ from modelrouter.routing.select import Decision
 __all__ = ["ChatHandler"]
 
 JSON = ("content-type", "application/json")
+SHUTDOWN_MESSAGE = "the gateway shut down before the answer was complete; send the request again"
 SSE = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
 
 
@@ -56,6 +58,8 @@ class Trace:
     attempts: list[Attempt] = field(default_factory=list)
     costs: dict[int, int] = field(default_factory=dict)
     """Attempt number to its cost in micro-USD."""
+    finished: bool = False
+    """Whether the final ledger row is written (nothing may overwrite it)."""
 
 
 class ChatHandler:
@@ -97,20 +101,41 @@ class ChatHandler:
             hooks,
         )
         deadlines = self._deadlines()
-        if not request.stream:
-            answer = await forwarder.forward(request, entries, deadlines, stream=False)
-            assert isinstance(answer, Answer)
-            await self._answer(send, trace, answer)
-            return
         task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.create_task(watch_disconnect(receive, task))
+        client_gone = asyncio.Event()
+        watcher = asyncio.create_task(watch_disconnect(receive, task, client_gone))
         try:
-            answer = await forwarder.forward(request, entries, deadlines, stream=True)
-            assert isinstance(answer, StreamAnswer)
-            await self._stream(send, trace, request, answer)
+            answer = await forwarder.forward(request, entries, deadlines, stream=request.stream)
+            if isinstance(answer, Answer):
+                await self._answer(send, trace, answer)
+            else:
+                await self._stream(send, trace, request, answer, client_gone)
+        except asyncio.CancelledError:
+            if not trace.finished:
+                await self._cancelled(send, trace, client_gone.is_set())
+            raise
         finally:
             watcher.cancel()
+
+    async def _cancelled(self, send: Send, trace: Trace, client_gone: bool) -> None:
+        """Record a request cancelled before its answer began; tell the client if it is still there.
+
+        The client left (499: its upstream call is cancelled with it), or the server's shutdown
+        grace ran out (503 in the door's dialect, so the client knows to send it again).
+        """
+        for attempt in trace.attempts:
+            if attempt.outcome == "started":
+                attempt.outcome, attempt.ended = "cancelled", time.monotonic()
+                self._attempt_ended(trace, attempt)
+        if client_gone:
+            self._finish(trace, "client_disconnected", 499, None, ir.Usage(), "none")
+            return
+        self._finish(trace, "interrupted", 503, None, ir.Usage(), "none", error=SHUTDOWN_MESSAGE)
+        body = trace.door.encode_error(503, "gateway_shutdown", SHUTDOWN_MESSAGE)
+        headers = [JSON, ("x-request-id", trace.request_id), ("retry-after", "1")]
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(respond(send, 503, body, headers), 1.0)
 
     # --- routing ---------------------------------------------------------------------------
 
@@ -148,7 +173,9 @@ class ChatHandler:
         self._finish(trace, "ok", 200, entry, answer.response.usage, "reported")
         await respond(send, 200, body, headers)
 
-    async def _stream(self, send: Send, trace: Trace, request: ir.Request, answer: StreamAnswer) -> None:
+    async def _stream(
+        self, send: Send, trace: Trace, request: ir.Request, answer: StreamAnswer, client_gone: asyncio.Event
+    ) -> None:
         entry = answer.entry
         encoder = trace.door.stream_encoder(request, model=entry.offering.provider_model)
         usage = _Usage()
@@ -168,7 +195,14 @@ class ChatHandler:
                 state = "upstream_error_midstream"
             await send({"type": "http.response.body", "body": b""})
         except asyncio.CancelledError:
-            state, status = "client_disconnected", 499
+            if client_gone.is_set():
+                state, status = "client_disconnected", 499
+            else:  # the server's shutdown grace ran out: end the stream honestly, then go
+                state, status = "interrupted", 503
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(
+                        self._send_error_event(send, encoder, "gateway_shutdown", SHUTDOWN_MESSAGE), 1.0
+                    )
             raise
         finally:
             answer.upstream.close()
@@ -279,6 +313,7 @@ class ChatHandler:
         *,
         error: str | None = None,
     ) -> None:
+        trace.finished = True
         final = next((a for a in reversed(trace.attempts) if a.entry is entry), None)
         if final is not None and final.outcome == "started":
             final.usage = usage
