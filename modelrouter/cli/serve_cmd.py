@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 
 import click
@@ -85,6 +86,6 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
         http="httptools",
         access_log=False,
         log_level="warning",
-        timeout_graceful_shutdown=config.server.shutdown_grace_s,
+        timeout_graceful_shutdown=math.ceil(config.server.shutdown_grace_s),
         lifespan="on",
     )
