@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from modelrouter.config import Config, parse_config
 from modelrouter.engine import Engine
+from tests.fakes import FakeUpstream
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 """The instant the bundled catalog was last reviewed; tests route 'as of' it."""
@@ -24,3 +26,17 @@ def make_engine(
 @pytest.fixture(scope="session")
 def engine() -> Engine:
     return make_engine()
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeUpstream]:
+    """One fake upstream for the whole run (it speaks every protocol, labels tell providers apart)."""
+    with FakeUpstream() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeUpstream) -> FakeUpstream:
+    """The shared fake upstream with no faults pending and an empty request log."""
+    fake_server.reset()
+    return fake_server

@@ -1,0 +1,271 @@
+"""A fake LLM upstream on 127.0.0.1 that speaks all four provider protocols, with faults on demand.
+
+One server stands for many providers: the first path segment is a label (point one
+provider's base URL at `{url}/openai-eu/v1` and another's at `{url}/azure-us`), and the
+protocol is told by the path's end. Every request is logged with its label, so a test can
+prove where traffic went; faults are scoped to a label or apply to all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from types import ModuleType, TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import anthropic_wire, bedrock_wire, gemini_wire, openai_wire
+from tests.fakes.plan import plan_for
+
+__all__ = ["FakeUpstream", "Logged"]
+
+WIRES: list[ModuleType] = [openai_wire, anthropic_wire, gemini_wire, bedrock_wire]
+STREAM_TYPES = {
+    "openai_chat": "text/event-stream; charset=utf-8",
+    "anthropic_messages": "text/event-stream; charset=utf-8",
+    "gemini": "text/event-stream",
+    "bedrock_converse": "application/vnd.amazon.eventstream",
+}
+
+
+@dataclass
+class Logged:
+    """One request the fake received."""
+
+    label: str
+    protocol: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+
+@dataclass
+class Fault:
+    """A misbehaviour waiting for matching requests (`remaining` None: every one)."""
+
+    kind: str
+    label: str | None
+    remaining: int | None = 1
+    status: int = 503
+    retry_after: float | None = None
+    seconds: float = 0.0
+    after: int = 0
+
+
+@dataclass
+class FakeUpstream:
+    """The fake server; use as a context manager or call `start()` / `stop()`."""
+
+    requests: list[Logged] = field(default_factory=list)
+    url: str = ""
+    _faults: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> FakeUpstream:
+        """Serve on a free port of 127.0.0.1 from a background thread; sets `url`."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the fake upstream did not start")
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=64 << 20)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server) and server.sockets
+        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+    def stop(self) -> None:
+        """Close the server and its thread."""
+        if self._loop is None:
+            return
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> FakeUpstream:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- faults and the log ----------------------------------------------------------------
+
+    def fail_next(
+        self, n: int = 1, status: int = 503, retry_after: float | None = None, label: str | None = None
+    ) -> None:
+        """The next `n` requests (for `label`) get `status` in the provider's own error format."""
+        self._add(Fault("fail", label, n, status=status, retry_after=retry_after))
+
+    def delay(
+        self, seconds: float, label: str | None = None, n: int | None = None, stage: str = "headers"
+    ) -> None:
+        """Wait `seconds` before the headers (`stage="headers"`) or before the first body byte."""
+        self._add(Fault("delay_" + stage, label, n, seconds=seconds))
+
+    def slow_stream(self, seconds: float, label: str | None = None, n: int | None = None) -> None:
+        """Wait `seconds` between stream chunks."""
+        self._add(Fault("slow", label, n, seconds=seconds))
+
+    def cut_stream_after(self, k: int, label: str | None = None, n: int = 1) -> None:
+        """Drop the connection after `k` stream chunks."""
+        self._add(Fault("cut", label, n, after=k))
+
+    def in_band_error(self, label: str | None = None, n: int = 1) -> None:
+        """A 200 stream whose first event is the protocol's in-band overload error."""
+        self._add(Fault("in_band", label, n))
+
+    def malformed(self, label: str | None = None, n: int = 1) -> None:
+        """A 200 whose body does not parse as the protocol."""
+        self._add(Fault("malformed", label, n))
+
+    def reset(self) -> None:
+        """Forget faults and logged requests."""
+        with self._lock:
+            self._faults.clear()
+            self.requests.clear()
+
+    def labels(self) -> list[str]:
+        """The label of every request so far, in order."""
+        with self._lock:
+            return [r.label for r in self.requests]
+
+    def _add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take(self, kind: str, label: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind == kind and fault.label in (None, label) and fault.remaining != 0:
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return fault
+        return None
+
+    # --- serving ---------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        wire = next((w for w in WIRES if w.matches(path)), None)
+        if wire is None:
+            return web.json_response({"error": {"message": f"no fake route for {path}"}}, status=404)
+        label = path.strip("/").split("/", 1)[0]
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self._lock:
+            self.requests.append(
+                Logged(
+                    label,
+                    wire.PROTOCOL,
+                    request.method,
+                    path,
+                    dict(request.query),
+                    headers,
+                    body,
+                    time.time(),
+                )
+            )
+        if (fault := self._take("delay_headers", label)) is not None:
+            await asyncio.sleep(fault.seconds)
+        if not wire.authorized(headers):
+            return _error(wire, wire.AUTH_STATUS, "missing or invalid credentials")
+        if (fault := self._take("fail", label)) is not None:
+            return _error(wire, fault.status, f"fake {label} failure ({fault.status})", fault.retry_after)
+        problem = wire.validate(body, path, headers) if wire is anthropic_wire else wire.validate(body, path)
+        if problem is not None:
+            return _error(wire, 400, problem)
+        streaming = _is_stream(wire, path, body)
+        request_id = f"fake{next(self._ids):06d}"
+        plan = plan_for(wire.ask(body, path), label)
+        if self._take("malformed", label) is not None:
+            content_type = STREAM_TYPES[wire.PROTOCOL] if streaming else "application/json"
+            return web.Response(body=b'{"this is": not json', headers={"content-type": content_type})
+        if not streaming:
+            return web.Response(
+                body=wire.answer(plan, request_id), headers={"content-type": "application/json"}
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await self._stream(request, wire, label, wire.stream(plan, request_id, include_usage))
+
+    async def _stream(
+        self, request: web.Request, wire: ModuleType, label: str, chunks: list[bytes]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"content-type": STREAM_TYPES[wire.PROTOCOL], "cache-control": "no-cache"}
+        )
+        await response.prepare(request)
+        if (fault := self._take("delay_first_byte", label)) is not None:
+            await asyncio.sleep(fault.seconds)
+        if self._take("in_band", label) is not None:
+            await response.write(wire.in_band_error())
+            await response.write_eof()
+            return response
+        cut = self._take("cut", label)
+        slow = self._take("slow", label)
+        for number, chunk in enumerate(chunks):
+            if cut is not None and number == cut.after:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            if slow is not None and number:
+                await asyncio.sleep(slow.seconds)
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+
+def _is_stream(wire: ModuleType, path: str, body: Any) -> bool:
+    if wire is gemini_wire:
+        return path.endswith(":streamGenerateContent")
+    if wire is bedrock_wire:
+        return path.endswith("/converse-stream")
+    if wire is anthropic_wire and anthropic_wire.is_vertex(path):
+        return path.endswith(":streamRawPredict") or bool(body.get("stream"))
+    return bool(body.get("stream"))
+
+
+def _error(wire: ModuleType, status: int, message: str, retry_after: float | None = None) -> web.Response:
+    headers, body = wire.error(status, message, retry_after)
+    if retry_after is not None:
+        headers["retry-after"] = f"{retry_after:g}"
+    return web.Response(status=status, body=body, headers=headers)

@@ -1,0 +1,91 @@
+"""Runs the real `modelrouter serve` (uvicorn, its own process) for end-to-end tests.
+
+The gateway gets a config file and environment like a user's, with every provider's base
+URL aimed at the fake upstreams; tests talk to it with the official SDKs over real HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+
+__all__ = ["RunningGateway", "free_port", "start_gateway"]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningGateway:
+    """A `modelrouter serve` process and where to reach it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    directory: Path
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        """What the gateway printed so far (stdout and stderr)."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 20) -> int:
+        """SIGTERM, as a service manager would; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_gateway(
+    directory: Path, config: dict[str, Any], env: dict[str, str] | None = None
+) -> RunningGateway:
+    """Write `config` to `directory`, start the gateway there, wait until /healthz answers."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "modelrouter.yaml"
+    port = free_port()
+    config = {**config, "server": {"host": "127.0.0.1", "port": port, **config.get("server", {})}}
+    path.write_text(yaml.safe_dump(config))
+    log_path = directory / "gateway.log"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODELROUTER_", "AWS_", "AZURE_"))}
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        clean.pop(name, None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
+            cwd=directory,
+            env={**clean, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    gateway = RunningGateway(process, f"http://127.0.0.1:{port}", directory, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {process.returncode}:\n{gateway.log}")
+        try:
+            if requests.get(gateway.url + "/healthz", timeout=1).status_code < 600:
+                return gateway
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    gateway.stop()
+    raise RuntimeError(f"the gateway did not answer within 30 s:\n{gateway.log}")
