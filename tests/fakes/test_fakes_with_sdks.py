@@ -86,7 +86,7 @@ def test_openai_parallel_tool_calls_streamed_and_not(fake: FakeUpstream) -> None
     with client.chat.completions.stream(model="gpt-5.2", messages=messages, tools=[WEATHER, TIME]) as stream:
         final = stream.get_final_completion()
     streamed = final.choices[0].message.tool_calls or []
-    assert [(c.function.name, c.function.arguments) for c in streamed] == [  # type: ignore[union-attr]
+    assert [(c.function.name, c.function.arguments) for c in streamed] == [
         (c.function.name, c.function.arguments)  # type: ignore[union-attr]
         for c in calls
     ]
@@ -184,8 +184,8 @@ def test_anthropic_answer_stream_and_thinking(fake: FakeUpstream) -> None:
 
 def test_anthropic_parallel_tools_async(fake: FakeUpstream) -> None:
     tools: Any = [
-        {"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]},  # type: ignore[index]
-        {"name": "get_time", "input_schema": TIME["function"]["parameters"]},  # type: ignore[index]
+        {"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]},
+        {"name": "get_time", "input_schema": TIME["function"]["parameters"]},
     ]
 
     async def run() -> Any:
@@ -341,7 +341,7 @@ def test_bedrock_tool_use_stream(fake: FakeUpstream) -> None:
         "tools": [
             {"toolSpec": {"name": "get_weather", "inputSchema": {"json": WEATHER["function"]["parameters"]}}}
         ]
-    }  # type: ignore[index]
+    }
     response = client.converse_stream(
         modelId=MODEL, messages=[{"role": "user", "content": [{"text": "weather?"}]}], toolConfig=tools
     )
