@@ -14,7 +14,7 @@ from typing import Any
 from modelrouter.catalog.catalog import Catalog
 from modelrouter.catalog.operator import build_catalog
 from modelrouter.config import Config, load_config
-from modelrouter.errors import ConfigError, Forbidden
+from modelrouter.errors import BadRequest, ConfigError
 from modelrouter.routing.policy import Policy, PolicyError
 from modelrouter.routing.readiness import Readiness
 from modelrouter.routing.select import Decision, Health, Needs, Router
@@ -68,7 +68,7 @@ class Engine:
             found = self.policies.get(spec)
             if found is None:
                 known = ", ".join(sorted(self.policies)) or "none defined"
-                raise Forbidden(f"unknown policy {spec!r} (policies: {known})")
+                raise BadRequest(f"unknown policy {spec!r} (policies: {known})")
             return found
         return Policy.parse(spec, name="inline")
 

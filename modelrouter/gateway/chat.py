@@ -114,7 +114,9 @@ class ChatHandler:
         except asyncio.CancelledError:
             if not trace.finished:
                 await self._cancelled(send, trace, client_gone.is_set())
-            raise
+            if client_gone.is_set():
+                raise
+            # else the server's shutdown grace ran out and the client has had its answer
         finally:
             watcher.cancel()
 
@@ -197,13 +199,12 @@ class ChatHandler:
         except asyncio.CancelledError:
             if client_gone.is_set():
                 state, status = "client_disconnected", 499
-            else:  # the server's shutdown grace ran out: end the stream honestly, then go
-                state, status = "interrupted", 503
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(
-                        self._send_error_event(send, encoder, "gateway_shutdown", SHUTDOWN_MESSAGE), 1.0
-                    )
-            raise
+                raise
+            # The server's shutdown grace ran out: end the stream honestly (an error event, then
+            # a complete HTTP response), and return instead of dying with the cancellation.
+            state, status = "interrupted", 503
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._end_for_shutdown(send, encoder), 1.0)
         finally:
             answer.upstream.close()
             source = "reported" if usage.reported else "estimated"
@@ -231,6 +232,10 @@ class ChatHandler:
         if any(isinstance(e, ir.StreamError) for e in tail):
             return True, "upstream_error_midstream"
         return usage.ended, "ok"
+
+    async def _end_for_shutdown(self, send: Send, encoder: Any) -> None:
+        await self._send_error_event(send, encoder, "gateway_shutdown", SHUTDOWN_MESSAGE)
+        await send({"type": "http.response.body", "body": b""})
 
     async def _send_error_event(self, send: Send, encoder: Any, kind: str, message: str) -> None:
         body = encoder.encode(ir.StreamError(kind=kind, message=message, status=502))

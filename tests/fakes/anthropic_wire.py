@@ -87,9 +87,14 @@ def ask(body: dict[str, Any], path: str) -> Ask:
         tools=[(t["name"], t.get("input_schema") or {}) for t in body.get("tools") or [] if "name" in t],
         forced_tool=choice.get("name") if choice.get("type") == "tool" else None,
         tools_allowed=choice.get("type") != "none",
-        after_tool_result=texts(results) or ("(empty)" if results else None),
+        after_tool_result=" ".join(_result_text(r) for r in results) if results else None,
         thinking=(body.get("thinking") or {}).get("type") in ("enabled", "adaptive"),
     )
+
+
+def _result_text(result: dict[str, Any]) -> str:
+    content = result.get("content")
+    return content if isinstance(content, str) else texts(content) or "(empty)"
 
 
 def _content(plan: Plan) -> list[dict[str, Any]]:

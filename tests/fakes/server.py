@@ -45,6 +45,8 @@ class Logged:
     headers: dict[str, str]
     body: Any
     at: float
+    outcome: str = "answered"
+    """`answered`, `cut` (a fault dropped it) or `aborted` (the caller went away mid-stream)."""
 
 
 @dataclass
@@ -138,9 +140,11 @@ class FakeUpstream:
         """Wait `seconds` before the headers (`stage="headers"`) or before the first body byte."""
         self._add(Fault("delay_" + stage, label, n, seconds=seconds))
 
-    def slow_stream(self, seconds: float, label: str | None = None, n: int | None = None) -> None:
-        """Wait `seconds` between stream chunks."""
-        self._add(Fault("slow", label, n, seconds=seconds))
+    def slow_stream(
+        self, seconds: float, label: str | None = None, n: int | None = None, after: int = 1
+    ) -> None:
+        """Wait `seconds` before each stream chunk from chunk number `after` on."""
+        self._add(Fault("slow", label, n, seconds=seconds, after=after))
 
     def cut_stream_after(self, k: int, label: str | None = None, n: int = 1) -> None:
         """Drop the connection after `k` stream chunks."""
@@ -192,19 +196,10 @@ class FakeUpstream:
         except ValueError:
             body = raw.decode(errors="replace")
         headers = {k.lower(): v for k, v in request.headers.items()}
+        query = dict(request.query)
+        logged = Logged(label, wire.PROTOCOL, request.method, path, query, headers, body, time.time())
         with self._lock:
-            self.requests.append(
-                Logged(
-                    label,
-                    wire.PROTOCOL,
-                    request.method,
-                    path,
-                    dict(request.query),
-                    headers,
-                    body,
-                    time.time(),
-                )
-            )
+            self.requests.append(logged)
         if (fault := self._take("delay_headers", label)) is not None:
             await asyncio.sleep(fault.seconds)
         if not wire.authorized(headers):
@@ -225,10 +220,15 @@ class FakeUpstream:
                 body=wire.answer(plan, request_id), headers={"content-type": "application/json"}
             )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        return await self._stream(request, wire, label, wire.stream(plan, request_id, include_usage))
+        chunks = wire.stream(plan, request_id, include_usage)
+        try:
+            return await self._stream(request, wire, label, chunks, logged)
+        except asyncio.CancelledError:
+            logged.outcome = "aborted"
+            raise
 
     async def _stream(
-        self, request: web.Request, wire: ModuleType, label: str, chunks: list[bytes]
+        self, request: web.Request, wire: ModuleType, label: str, chunks: list[bytes], logged: Logged
     ) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={"content-type": STREAM_TYPES[wire.PROTOCOL], "cache-control": "no-cache"}
@@ -244,12 +244,17 @@ class FakeUpstream:
         slow = self._take("slow", label)
         for number, chunk in enumerate(chunks):
             if cut is not None and number == cut.after:
+                logged.outcome = "cut"
                 assert request.transport is not None
                 request.transport.close()
                 return response
-            if slow is not None and number:
+            if slow is not None and number >= slow.after:
                 await asyncio.sleep(slow.seconds)
-            await response.write(chunk)
+            try:
+                await response.write(chunk)
+            except ConnectionError:  # the caller went away: what the gateway does on a disconnect
+                logged.outcome = "aborted"
+                return response
         await response.write_eof()
         return response
 
