@@ -20,6 +20,7 @@ SECRETS = {
     "vertex": "ya29.test-SECRET-4",
     "xai": "xai-test-SECRET-5",
     "openrouter": "sk-or-test-SECRET-6",
+    "google": "AIza-test-SECRET-7",
 }
 """Credentials the gateway is given; none of them may show in answers, errors or logs."""
 
@@ -43,6 +44,7 @@ def providers_config(fake_url: str) -> dict[str, Any]:
         },
         "xai": {"api_key": SECRETS["xai"], "base_url": f"{fake_url}/xai/v1"},
         "openrouter": {"api_key": SECRETS["openrouter"], "base_url": f"{fake_url}/openrouter/v1"},
+        "google": {"api_key": SECRETS["google"], "base_url": f"{fake_url}/google"},
     }
 
 

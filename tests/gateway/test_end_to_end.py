@@ -28,13 +28,15 @@ WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, 
 TIME_SCHEMA = {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}
 
 TARGETS = {
-    "openai": ("gpt-5.2@openai", "gpt-5.2"),
-    "azure": ("gpt-5.2@azure", "gpt52-deployment"),
-    "anthropic": ("claude-sonnet-5.5@anthropic", "claude-sonnet-5-5"),
-    "vertex": ("claude-sonnet-4.5@vertex:europe-west1", "claude-sonnet-4-5@20250929"),
-    "xai": ("grok-4.3@xai", "grok-4.3"),
+    "openai": ("openai", "gpt-5.2@openai", "gpt-5.2"),
+    "azure": ("azure", "gpt-5.2@azure", "gpt52-deployment"),
+    "anthropic": ("anthropic", "claude-sonnet-5.5@anthropic", "claude-sonnet-5-5"),
+    "vertex-claude": ("vertex", "claude-sonnet-4.5@vertex:europe-west1", "claude-sonnet-4-5@20250929"),
+    "xai": ("xai", "grok-4.3@xai", "grok-4.3"),
+    "google": ("google", "gemini-3.1-pro@google", "gemini-3.1-pro-preview"),
+    "vertex-gemini": ("vertex", "gemini-3.1-pro@vertex", "gemini-3.1-pro-preview"),
 }
-"""Fake label -> (the model pin a client asks for, the model id the provider must receive)."""
+"""Case -> (the fake label, the model pin a client asks for, the model id the provider must receive)."""
 
 
 _CLIENTS: dict[tuple[str, str], Any] = {}
@@ -83,11 +85,9 @@ def azure_or(fake: FakeUpstream, label: str) -> str:
 # --- every client protocol reaches every provider protocol -------------------------------------
 
 
-@pytest.mark.parametrize("label", list(TARGETS))
-def test_openai_client_reaches_every_provider(
-    gateway: RunningGateway, fake: FakeUpstream, label: str
-) -> None:
-    model, provider_model = TARGETS[label]
+@pytest.mark.parametrize("case", list(TARGETS))
+def test_openai_client_reaches_every_provider(gateway: RunningGateway, fake: FakeUpstream, case: str) -> None:
+    label, model, provider_model = TARGETS[case]
     raw = oai(gateway).chat.completions.with_raw_response.create(model=model, messages=HI)
     completion = raw.parse()
     assert completion.choices[0].message.content == f"fake {label} answer to: hello there"
@@ -110,11 +110,11 @@ def test_openai_client_reaches_every_provider(
     assert stream.response.headers["x-modelrouter-provider"] == label
 
 
-@pytest.mark.parametrize("label", list(TARGETS))
+@pytest.mark.parametrize("case", list(TARGETS))
 def test_anthropic_client_reaches_every_provider(
-    gateway: RunningGateway, fake: FakeUpstream, label: str
+    gateway: RunningGateway, fake: FakeUpstream, case: str
 ) -> None:
-    model, provider_model = TARGETS[label]
+    label, model, provider_model = TARGETS[case]
     raw = ant(gateway).messages.with_raw_response.create(model=model, max_tokens=200, messages=HI)
     message = raw.parse()
     assert [b.type for b in message.content] == ["text"]
