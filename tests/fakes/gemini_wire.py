@@ -63,7 +63,7 @@ def ask(body: dict[str, Any], path: str) -> Ask:
         tools=[(d["name"], _schema(d)) for d in declarations],
         forced_tool=allowed[0] if calling.get("mode") == "ANY" and len(allowed) == 1 else None,
         tools_allowed=calling.get("mode") != "NONE",
-        after_tool_result=json.dumps([r.get("response") for r in responses]) if responses else None,
+        after_tool_result=" ".join(_response_text(r) for r in responses) if responses else None,
         thinking=bool(field(thinking, "includeThoughts")),
     )
 
@@ -80,6 +80,12 @@ def field(message: Any, name: str) -> Any:
     if name in message:
         return message[name]
     return message.get("".join("_" + c.lower() if c.isupper() else c for c in name))
+
+
+def _response_text(response: dict[str, Any]) -> str:
+    """A function response's values, strings as they are (`{"result": "sunny"}` reads "sunny")."""
+    values = (response.get("response") or {}).values()
+    return " ".join(v if isinstance(v, str) else json.dumps(v) for v in values)
 
 
 def _schema(declaration: dict[str, Any]) -> Any:

@@ -21,6 +21,7 @@ SECRETS = {
     "xai": "xai-test-SECRET-5",
     "openrouter": "sk-or-test-SECRET-6",
     "google": "AIza-test-SECRET-7",
+    "bedrock": "aws-secret-test-SECRET-8",
 }
 """Credentials the gateway is given; none of them may show in answers, errors or logs."""
 
@@ -45,6 +46,12 @@ def providers_config(fake_url: str) -> dict[str, Any]:
         "xai": {"api_key": SECRETS["xai"], "base_url": f"{fake_url}/xai/v1"},
         "openrouter": {"api_key": SECRETS["openrouter"], "base_url": f"{fake_url}/openrouter/v1"},
         "google": {"api_key": SECRETS["google"], "base_url": f"{fake_url}/google"},
+        "bedrock": {
+            "access_key_id": "AKIDTEST",
+            "secret_access_key": SECRETS["bedrock"],
+            "regions": ["eu-central-1", "us-east-1"],
+            "base_url": fake_url + "/bedrock-{region}",
+        },
     }
 
 

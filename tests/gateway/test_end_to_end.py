@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import anthropic
 import openai
@@ -35,6 +36,16 @@ TARGETS = {
     "xai": ("xai", "grok-4.3@xai", "grok-4.3"),
     "google": ("google", "gemini-3.1-pro@google", "gemini-3.1-pro-preview"),
     "vertex-gemini": ("vertex", "gemini-3.1-pro@vertex", "gemini-3.1-pro-preview"),
+    "bedrock-eu": (
+        "bedrock-eu-central-1",
+        "claude-sonnet-4.5@bedrock:eu",
+        "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ),
+    "bedrock-global": (
+        "bedrock-eu-central-1",
+        "claude-sonnet-5.5@bedrock",
+        "global.anthropic.claude-sonnet-5-5",
+    ),
 }
 """Case -> (the fake label, the model pin a client asks for, the model id the provider must receive)."""
 
@@ -68,18 +79,15 @@ def ant(gateway: RunningGateway) -> anthropic.Anthropic:
 
 
 def sent_model(fake: FakeUpstream) -> str:
+    """The model id the fake saw: in the body, or in the path (Vertex, Bedrock, Azure's deployment)."""
     logged = fake.requests[-1]
+    if "/deployments/" in logged.path:
+        return logged.path.split("/deployments/")[1].split("/")[0]
+    if "/model/" in logged.path:
+        return unquote(logged.path.split("/model/")[1].rsplit("/", 1)[0])
     if "model" in logged.body:
         return str(logged.body["model"])
-    return logged.path.rsplit("/models/", 1)[-1].split(":")[0].replace("/deployments/", "")
-
-
-def azure_or(fake: FakeUpstream, label: str) -> str:
-    """The model id the fake saw (Azure's classic URL names the deployment in the path)."""
-    logged = fake.requests[-1]
-    if label == "azure":
-        return logged.path.split("/deployments/")[1].split("/")[0]
-    return sent_model(fake)
+    return logged.path.rsplit("/models/", 1)[-1].split(":")[0]
 
 
 # --- every client protocol reaches every provider protocol -------------------------------------
@@ -93,10 +101,10 @@ def test_openai_client_reaches_every_provider(gateway: RunningGateway, fake: Fak
     assert completion.choices[0].message.content == f"fake {label} answer to: hello there"
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None and completion.usage.prompt_tokens > 0
-    assert raw.headers["x-modelrouter-provider"] == label
+    assert raw.headers["x-modelrouter-provider"] == label.split("-", 1)[0]
     assert raw.headers["x-modelrouter-attempts"] == "1"
     assert fake.labels() == [label]
-    assert azure_or(fake, label) == provider_model
+    assert sent_model(fake) == provider_model
     stream = oai(gateway).chat.completions.create(
         model=model, messages=HI, stream=True, stream_options={"include_usage": True}
     )
@@ -107,7 +115,7 @@ def test_openai_client_reaches_every_provider(gateway: RunningGateway, fake: Fak
     )
     usage = [c.usage for c in chunks if c.usage]
     assert usage and usage[-1].completion_tokens == completion.usage.completion_tokens
-    assert stream.response.headers["x-modelrouter-provider"] == label
+    assert stream.response.headers["x-modelrouter-provider"] == label.split("-", 1)[0]
 
 
 @pytest.mark.parametrize("case", list(TARGETS))
@@ -120,8 +128,8 @@ def test_anthropic_client_reaches_every_provider(
     assert [b.type for b in message.content] == ["text"]
     assert message.content[0].text == f"fake {label} answer to: hello there"  # type: ignore[union-attr]
     assert message.stop_reason == "end_turn" and message.usage.input_tokens > 0
-    assert raw.headers["x-modelrouter-provider"] == label
-    assert azure_or(fake, label) == provider_model
+    assert raw.headers["x-modelrouter-provider"] == label.split("-", 1)[0]
+    assert sent_model(fake) == provider_model
     with ant(gateway).messages.stream(model=model, max_tokens=200, messages=HI) as stream:
         final = stream.get_final_message()
     assert final.content[0].text == message.content[0].text  # type: ignore[union-attr]
@@ -254,16 +262,21 @@ def test_eu_only_never_leaves_the_eu(gateway: RunningGateway, fake: FakeUpstream
     raw = client.chat.completions.with_raw_response.create(
         model="claude-sonnet-4.5", messages=HI, extra_headers=policy
     )
-    assert raw.headers["x-modelrouter-offering"] == "claude-sonnet-4.5@vertex:europe-west1"
-    fake.fail_next(5, status=503, label="vertex")
+    assert raw.headers["x-modelrouter-offering"] in (
+        "claude-sonnet-4.5@vertex:europe-west1",
+        "claude-sonnet-4.5@bedrock:eu",
+    )
+    fake.reset()
+    fake.fail_next(10, status=503)
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="claude-sonnet-4.5", messages=HI, extra_headers=policy)
     assert caught.value.status_code == 503
-    assert fake.requests, "the EU offering was tried"
-    assert {r.label for r in fake.requests} == {"vertex"}
-    assert all("/locations/europe-west1/" in r.path for r in fake.requests)
+    assert {r.label for r in fake.requests} == {"vertex", "bedrock-eu-central-1"}, (
+        "both EU offerings were tried"
+    )
+    for logged in fake.requests:
+        assert "/locations/europe-west1/" in logged.path or "/model/eu.anthropic." in unquote(logged.path)
     fake.reset()
-    time.sleep(0.1)
 
 
 def test_a_policy_nothing_meets_says_why_in_each_dialect(gateway: RunningGateway, fake: FakeUpstream) -> None:
@@ -309,8 +322,8 @@ def test_in_band_error_before_the_first_token_falls_back(gateway: RunningGateway
     fake.in_band_error(label="anthropic")
     with ant(gateway).messages.stream(model="claude-sonnet-5.5", max_tokens=100, messages=HI) as stream:
         final = stream.get_final_message()
-    assert final.content[0].text == "fake vertex answer to: hello there"  # type: ignore[union-attr]
-    assert fake.labels() == ["anthropic", "vertex"]
+    assert final.content[0].text == "fake bedrock-eu-central-1 answer to: hello there"  # type: ignore[union-attr]
+    assert fake.labels() == ["anthropic", "bedrock-eu-central-1"]
 
 
 def test_what_cannot_succeed_is_not_retried(gateway: RunningGateway, fake: FakeUpstream) -> None:
@@ -438,3 +451,45 @@ def test_the_ledger_records_cost_and_no_secret_leaks_anywhere(
     for secret in SECRETS.values():
         assert secret not in seen
     assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRETS['openai']}"
+
+
+@pytest.mark.parametrize("case", list(TARGETS))
+def test_tool_loop_streamed_from_both_doors_to_every_provider(
+    gateway: RunningGateway, fake: FakeUpstream, case: str
+) -> None:
+    label, model, _ = TARGETS[case]
+    functions: Any = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}]
+    question: Any = [{"role": "user", "content": "weather in Paris?"}]
+    with oai(gateway).chat.completions.stream(model=model, messages=question, tools=functions) as stream:
+        message = stream.get_final_completion().choices[0].message
+    [call] = message.tool_calls or []
+    assert (call.function.name, json.loads(call.function.arguments)) == (
+        "get_weather",
+        {"city": "city-value"},
+    )  # type: ignore[union-attr]
+    answered = oai(gateway).chat.completions.create(
+        model=model,
+        tools=functions,
+        messages=[
+            *question,
+            message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+        ],
+    )
+    assert answered.choices[0].message.content == f"fake {label} saw the tool result: sunny"
+    tools: Any = [{"name": "get_weather", "input_schema": WEATHER_SCHEMA}]
+    with ant(gateway).messages.stream(model=model, max_tokens=200, tools=tools, messages=question) as s:
+        first = s.get_final_message()
+    [use] = [b for b in first.content if b.type == "tool_use"]
+    assert (use.name, use.input, first.stop_reason) == ("get_weather", {"city": "city-value"}, "tool_use")
+    final = ant(gateway).messages.create(
+        model=model,
+        max_tokens=200,
+        tools=tools,
+        messages=[
+            *question,
+            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]},
+        ],
+    )
+    assert final.content[0].text == f"fake {label} saw the tool result: sunny"  # type: ignore[union-attr]
