@@ -466,30 +466,23 @@ def test_tool_loop_streamed_from_both_doors_to_every_provider(
     assert (call.function.name, json.loads(call.function.arguments)) == (
         "get_weather",
         {"city": "city-value"},
-    )  # type: ignore[union-attr]
-    answered = oai(gateway).chat.completions.create(
-        model=model,
-        tools=functions,
-        messages=[
-            *question,
-            message.model_dump(exclude_none=True),
-            {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
-        ],
     )
+    history: Any = [
+        *question,
+        message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny"},
+    ]
+    answered = oai(gateway).chat.completions.create(model=model, tools=functions, messages=history)
     assert answered.choices[0].message.content == f"fake {label} saw the tool result: sunny"
     tools: Any = [{"name": "get_weather", "input_schema": WEATHER_SCHEMA}]
     with ant(gateway).messages.stream(model=model, max_tokens=200, tools=tools, messages=question) as s:
         first = s.get_final_message()
     [use] = [b for b in first.content if b.type == "tool_use"]
     assert (use.name, use.input, first.stop_reason) == ("get_weather", {"city": "city-value"}, "tool_use")
-    final = ant(gateway).messages.create(
-        model=model,
-        max_tokens=200,
-        tools=tools,
-        messages=[
-            *question,
-            {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]},
-        ],
-    )
+    turns: Any = [
+        *question,
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "sunny"}]},
+    ]
+    final = ant(gateway).messages.create(model=model, max_tokens=200, tools=tools, messages=turns)
     assert final.content[0].text == f"fake {label} saw the tool result: sunny"  # type: ignore[union-attr]
