@@ -53,7 +53,7 @@ def model_json(model: Model, catalog: Catalog) -> dict[str, Any]:
 @FORMAT_OPTION
 @CONFIG_OPTION
 def models(output_format: str, config_file: str | None) -> None:
-    r"""The capabilities matrix: every model, what it can do, and who sells it.
+    """The capabilities matrix: every model, what it can do, and who sells it.
 
     \b
     Example usage:
@@ -146,7 +146,7 @@ def provider_json(provider: Provider, engine: Engine) -> dict[str, Any]:
 @FORMAT_OPTION
 @CONFIG_OPTION
 def providers(output_format: str, config_file: str | None) -> None:
-    r"""The terms matrix: jurisdiction, retention, training, zero retention, residency, private networking.
+    """The terms matrix: jurisdiction, retention, training, zero retention, residency, private networking.
 
     Every fact carries its source and as-of date (JSON); "?" marks what no source established,
     and the router treats that as not qualifying.
@@ -218,7 +218,7 @@ def price_json(entry: Entry) -> dict[str, Any]:
 @FORMAT_OPTION
 @CONFIG_OPTION
 def prices(model: str | None, output_format: str, config_file: str | None) -> None:
-    r"""The pricing guide: every offering's price per million tokens, cheapest input first.
+    """The pricing guide: every offering's price per million tokens, cheapest input first.
 
     MODEL (a model id, alias or MODEL@PROVIDER pin) limits the guide to that model.
 

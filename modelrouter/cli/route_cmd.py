@@ -81,7 +81,7 @@ def route(
     output_format: str,
     config_file: str | None,
 ) -> None:
-    r"""Explain how a request for MODEL would be routed; nothing is sent.
+    """Explain how a request for MODEL would be routed; nothing is sent.
 
     Shows the candidates in the order the gateway would try them (and whether each is ready:
     credentials, enabled region) and every rejected offering with its reasons. --require takes
@@ -142,7 +142,7 @@ def _print_decision(decision: Decision) -> None:
 @FORMAT_OPTION
 @CONFIG_OPTION
 def check(output_format: str, config_file: str | None) -> None:
-    r"""Which providers have credentials and which policies can be met with them.
+    """Which providers have credentials and which policies can be met with them.
 
     \b
     Example usage:

@@ -47,7 +47,7 @@ def _startup_report(config: Config) -> str:
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes sharing the port."
 )
 def serve(config_file: str | None, host: str | None, port: int | None, workers: int | None) -> None:
-    r"""Run the gateway: OpenAI and Anthropic endpoints that route by your policies.
+    """Run the gateway: OpenAI and Anthropic endpoints that route by your policies.
 
     With no config file it runs on embedded defaults: the bundled catalog, a SQLite ledger in
     ./modelrouter.db, in-process state, listening on 127.0.0.1:4000.

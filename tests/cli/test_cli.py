@@ -251,3 +251,11 @@ def test_operator_statements_are_marked_in_every_listing(tmp_path: Path) -> None
     assert models["llama3.2"]["origin"] == "operator"
     table_output = run("providers", "--config", str(config)).output
     assert "0*" in table_output
+
+
+@pytest.mark.parametrize("command", ["models", "providers", "prices", "route", "check", "serve"])
+def test_help_keeps_its_example_lines(command: str) -> None:
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    examples = result.output.split("Example usage:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples and all(line.startswith("    modelrouter ") for line in examples), result.output
