@@ -1,0 +1,121 @@
+"""Failure handling end to end, each test against a gateway of its own: connection refused,
+the total deadline across retries, the circuit breaker, OpenRouter's `models` list, context fit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import requests
+
+from tests.fakes import FakeUpstream
+from tests.gateway.conftest import gateway_config
+from tests.gateway.harness import RunningGateway, free_port, start_gateway
+
+HI: Any = [{"role": "user", "content": "hello there"}]
+
+
+def client(gateway: RunningGateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+
+
+def run(tmp_path: Path, fake: FakeUpstream, **extra: Any) -> RunningGateway:
+    config = gateway_config(fake.url)
+    for key, value in extra.items():
+        config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
+    return start_gateway(tmp_path, config)
+
+
+def test_a_provider_that_refuses_connections_is_skipped(tmp_path: Path, fake: FakeUpstream) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    gateway = run(
+        tmp_path,
+        fake,
+        providers={**gateway_config(fake.url)["providers"], "xai": {"api_key": "k", "base_url": dead}},
+    )
+    try:
+        with client(gateway) as c:
+            raw = c.chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+        assert raw.headers["x-modelrouter-provider"] == "openrouter"
+        assert raw.headers["x-modelrouter-attempts"] == "2"
+        assert fake.labels() == ["openrouter"]
+    finally:
+        gateway.stop()
+
+
+def test_the_total_deadline_covers_every_attempt(tmp_path: Path, fake: FakeUpstream) -> None:
+    gateway = run(tmp_path, fake, timeouts={"connect": 1, "first_byte": 2, "idle": 2, "total": 3})
+    try:
+        fake.delay(5, label="openai", n=1)
+        fake.delay(5, label="azure", n=1)
+        started = time.monotonic()
+        with client(gateway) as c, pytest.raises(openai.APIStatusError) as caught:
+            c.chat.completions.create(model="gpt-5.2", messages=HI)
+        elapsed = time.monotonic() - started
+        assert caught.value.status_code == 504
+        assert 2.9 < elapsed < 4.0, elapsed
+        assert fake.labels() == ["openai", "azure"]
+    finally:
+        gateway.stop()
+
+
+def test_the_breaker_ejects_a_failing_offering_and_says_so(tmp_path: Path, fake: FakeUpstream) -> None:
+    gateway = run(tmp_path, fake)
+    try:
+        fake.fail_next(5, status=500, label="openai")
+        with client(gateway) as c:
+            for _ in range(5):
+                assert (
+                    c.chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI).headers[
+                        "x-modelrouter-provider"
+                    ]
+                    == "azure"
+                )
+            fake.reset()
+            raw = c.chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI)
+        assert (
+            raw.headers["x-modelrouter-provider"] == "azure" and raw.headers["x-modelrouter-attempts"] == "1"
+        )
+        assert fake.labels() == ["azure"], "the ejected offering is not tried"
+        status = requests.get(gateway.url + "/healthz", timeout=5).json()
+        assert (
+            status["breakers"]["gpt-5.2@openai"] == "open"
+            and "breaker open: gpt-5.2@openai" in status["degraded"]
+        )
+        metrics = requests.get(gateway.url + "/metrics", timeout=5).text
+        assert 'modelrouter_breaker_state{offering="gpt-5.2@openai"} 2.0' in metrics
+    finally:
+        gateway.stop()
+
+
+def test_openrouter_models_list_is_a_fallback_chain(tmp_path: Path, fake: FakeUpstream) -> None:
+    gateway = run(tmp_path, fake)
+    try:
+        fake.fail_next(10, status=503, label="xai")
+        fake.fail_next(10, status=503, label="openrouter")
+        with client(gateway) as c:
+            raw = c.chat.completions.with_raw_response.create(
+                model="grok-4.3",
+                messages=HI,
+                extra_body={"models": ["gpt-5.2"], "provider": {"ignore": ["azure"]}},
+            )
+        assert raw.headers["x-modelrouter-offering"] == "gpt-5.2@openai"
+        assert fake.labels() == ["xai", "openrouter", "openai"]
+    finally:
+        gateway.stop()
+
+
+def test_a_prompt_no_offering_can_hold_is_refused_before_sending(tmp_path: Path, fake: FakeUpstream) -> None:
+    gateway = run(tmp_path, fake)
+    try:
+        huge = "lorem ipsum dolor sit amet " * 300_000  # about 1.5 million tokens by any count
+        with client(gateway) as c, pytest.raises(openai.APIStatusError) as caught:
+            c.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": huge}])
+        assert caught.value.status_code in (400, 413, 422)
+        assert "context" in caught.value.message
+        assert fake.requests == []
+    finally:
+        gateway.stop()
