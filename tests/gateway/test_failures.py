@@ -1,5 +1,6 @@
 """Failure handling end to end, each test against a gateway of its own: connection refused,
-the total deadline across retries, the circuit breaker, OpenRouter's `models` list, context fit."""
+the total deadline across retries, the circuit breaker, OpenRouter's `models` list, context fit.
+"""
 
 from __future__ import annotations
 
