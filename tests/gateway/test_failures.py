@@ -1,5 +1,7 @@
-"""Failure handling end to end, each test against a gateway of its own: connection refused,
-the total deadline across retries, the circuit breaker, OpenRouter's `models` list, context fit.
+"""Failure handling end to end, each test with a gateway of its own.
+
+Connection refused, the total deadline across retries, the circuit breaker, OpenRouter's
+`models` list, and context fit.
 """
 
 from __future__ import annotations

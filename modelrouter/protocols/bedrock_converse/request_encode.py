@@ -14,6 +14,7 @@ import orjson
 from modelrouter import ir
 from modelrouter.errors import BadRequest
 from modelrouter.protocols.bedrock_converse._wire import ORIGIN
+from modelrouter.protocols.tool_input import tool_input
 
 __all__ = ["encode_request"]
 
@@ -91,14 +92,8 @@ def _document(part: ir.DocumentPart) -> dict[str, Any]:
     return {"document": {"format": fmt, "name": name, "source": source}}
 
 
-def _arguments(part: ir.ToolCallPart) -> Any:
-    try:
-        value = part.input()
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"tool call {part.id!r}: arguments are not JSON ({exc})") from exc
-    if not isinstance(value, dict):
-        raise BadRequest(f"tool call {part.id!r}: Bedrock takes tool input as a JSON object")
-    return value
+def _arguments(part: ir.ToolCallPart) -> dict[str, Any]:
+    return tool_input(part, "Bedrock")
 
 
 def _result(part: ir.ToolResultPart) -> list[dict[str, Any]]:

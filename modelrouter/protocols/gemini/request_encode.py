@@ -14,6 +14,7 @@ import orjson
 from modelrouter import ir
 from modelrouter.errors import BadRequest
 from modelrouter.protocols.gemini._wire import ORIGIN
+from modelrouter.protocols.tool_input import tool_input
 
 __all__ = ["encode_request"]
 
@@ -110,14 +111,8 @@ def _part(part: ir.Part, names: dict[str, str]) -> list[dict[str, Any]]:
     return []
 
 
-def _arguments(part: ir.ToolCallPart) -> Any:
-    try:
-        value = part.input()
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"tool call {part.id!r}: arguments are not JSON ({exc})") from exc
-    if not isinstance(value, dict):
-        raise BadRequest(f"tool call {part.id!r}: Gemini takes arguments as a JSON object")
-    return value
+def _arguments(part: ir.ToolCallPart) -> dict[str, Any]:
+    return tool_input(part, "Gemini")
 
 
 def _reasoning(part: ir.ReasoningPart, out: list[dict[str, Any]]) -> None:
