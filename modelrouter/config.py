@@ -61,6 +61,15 @@ def resolve(value: Any) -> Any:
     return value
 
 
+def master_key(config: Config, env: Mapping[str, str] | None = None) -> str | None:
+    """The admin key: `server.master_key` (may be `env:NAME`), else $MODELROUTER_MASTER_KEY."""
+    env = os.environ if env is None else env
+    value = config.server.master_key
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        return env.get(value[len(ENV_PREFIX) :]) or None
+    return value or env.get("MODELROUTER_MASTER_KEY") or None
+
+
 class Section(BaseModel):
     """Base of config sections: unknown keys are errors."""
 
@@ -74,6 +83,8 @@ class ServerConfig(Section):
     port: int = 4000
     workers: int = Field(default=1, ge=1)
     master_key: str | None = None
+    key_secret: str | None = None
+    """HMAC secret for stored virtual-key hashes (default: one generated into the store)."""
     shutdown_grace_s: float = Field(default=30, ge=0)
     """On SIGTERM/SIGINT: how long in-flight requests may finish before streams are ended."""
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from modelrouter.cli.catalog_cmds import models, prices, providers
+from modelrouter.cli.keys_cmds import keys, usage
 from modelrouter.cli.route_cmd import check, route
 from modelrouter.cli.serve_cmd import serve
 from modelrouter.errors import ModelRouterError
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (models, providers, prices, route, check, serve):
+for command in (models, providers, prices, route, check, serve, keys, usage):
     cli.add_command(command)
 
 

@@ -10,7 +10,7 @@ import click
 
 from modelrouter.cli.output import CONFIG_OPTION
 from modelrouter.cli.route_cmd import check_report
-from modelrouter.config import Config, load_config, resolve
+from modelrouter.config import Config, load_config, master_key
 from modelrouter.engine import Engine
 from modelrouter.errors import ConfigError
 
@@ -27,6 +27,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _usable_keys(config: Config) -> int:
+    from modelrouter.cli.keys_cmds import open_keys
+
+    store = open_keys(config)
+    try:
+        return store.count_usable()
+    finally:
+        store.close()
 
 
 def _startup_report(config: Config) -> str:
@@ -63,14 +73,15 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
     host = host or config.server.host
     port = port or config.server.port
     workers = workers or config.server.workers
-    master_key = resolve(config.server.master_key)
-    if not master_key and not is_loopback(host):
+    master = master_key(config)
+    has_keys = _usable_keys(config) > 0
+    if not master and not has_keys and not is_loopback(host):
         raise ConfigError(
             f"refusing to listen on {host} without authentication: set server.master_key "
-            "(or MODELROUTER_MASTER_KEY), or listen on 127.0.0.1"
+            "(or MODELROUTER_MASTER_KEY), create keys with `modelrouter keys create`, or listen on 127.0.0.1"
         )
     click.echo(_startup_report(config), err=True)
-    if not master_key:
+    if not master and not has_keys:
         click.echo(
             "no master key and no virtual keys: requests need no key; listening on loopback only", err=True
         )

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from modelrouter.config import Config
+from modelrouter.config import Config, master_key, resolve
 from modelrouter.engine import Engine
 from modelrouter.errors import BadRequest, ModelRouterError
+from modelrouter.gateway.admin import AdminAPI
 from modelrouter.gateway.asgi import Receive, Scope, Send, read_body, respond
+from modelrouter.gateway.auth import Gatekeeper
 from modelrouter.gateway.chat import JSON, ChatHandler
 from modelrouter.gateway.doors import DOORS, OPENAI
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.transport import Transport
 from modelrouter.health import HealthBoard
+from modelrouter.keys import KeyStore
 from modelrouter.ledger import Ledger
 from modelrouter.routing.attempt import Adapter, Forwarder
 from modelrouter.routing.select import Needs
@@ -34,6 +37,7 @@ __all__ = ["Gateway", "build_gateway"]
 log = logging.getLogger(__name__)
 
 ROUTE_BODY_LIMIT = 1 << 20
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @dataclass
@@ -46,6 +50,18 @@ class Gateway:
     ledger: Ledger
     health: HealthBoard
     metrics: Metrics
+    gate: Gatekeeper
+    keys: KeyStore
+
+    admin: AdminAPI
+
+    def __post_init__(self) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {
+            ("GET", "/v1/models"): self._models_route,
+            ("POST", "/v1/route"): self._route_route,
+            ("GET", "/healthz"): self._healthz_route,
+            ("GET", "/metrics"): self._metrics_route,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch one ASGI connection by method and path."""
@@ -58,22 +74,41 @@ class Gateway:
         door = DOORS.get(path)
         if door is not None and method == "POST":
             await self.chat(scope, receive, send, door)
-        elif path == "/v1/models" and method == "GET":
+            return
+        if path.startswith("/admin/"):
+            await self.admin(scope, receive, send)
+            return
+        handler = self._routes.get((method, path))
+        if handler is not None:
+            await handler(scope, receive, send)
+            return
+        status = 405 if door is not None or path in _KNOWN else 404
+        message = f"{method} {path} is not served here" if status == 404 else f"{path} does not take {method}"
+        await respond(send, status, OPENAI.encode_error(status, "not_found_error", message), [JSON])
+
+    async def _models_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await self._authenticated(scope, send):
             await self._json(send, 200, self._models())
-        elif path == "/v1/route" and method == "POST":
+
+    async def _route_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await self._authenticated(scope, send):
             await self._route(receive, send)
-        elif path == "/healthz" and method == "GET":
-            health = self.healthz()
-            await self._json(send, 200 if health["status"] != "down" else 503, health)
-        elif path == "/metrics" and method == "GET":
-            body = self.metrics.render(self.health.states())
-            await respond(send, 200, body, [("content-type", "text/plain; version=0.0.4; charset=utf-8")])
-        else:
-            status = 405 if door is not None or path in _KNOWN else 404
-            message = (
-                f"{method} {path} is not served here" if status == 404 else f"{path} does not take {method}"
-            )
-            await respond(send, status, OPENAI.encode_error(status, "not_found_error", message), [JSON])
+
+    async def _healthz_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        health = self.healthz()
+        await self._json(send, 200 if health["status"] != "down" else 503, health)
+
+    async def _metrics_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = self.metrics.render(self.health.states())
+        await respond(send, 200, body, [("content-type", "text/plain; version=0.0.4; charset=utf-8")])
+
+    async def _authenticated(self, scope: Scope, send: Send) -> bool:
+        try:
+            await self.gate.caller(scope)
+        except ModelRouterError as exc:
+            await self._error(send, exc)
+            return False
+        return True
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -88,6 +123,7 @@ class Gateway:
     async def aclose(self) -> None:
         """Close upstream connections and flush the ledger."""
         await self.transport.aclose()
+        self.keys.close()
         flushed = await asyncio.to_thread(self.ledger.close, 10.0)
         if not flushed:
             log.error(
@@ -147,7 +183,7 @@ class Gateway:
         }
 
 
-_KNOWN = frozenset({"/v1/models", "/v1/route", "/healthz", "/metrics"})
+_KNOWN = frozenset({"/v1/models", "/v1/route", "/healthz", "/metrics", "/admin/keys", "/admin/usage"})
 
 
 def build_gateway(
@@ -167,7 +203,10 @@ def build_gateway(
     adapters = providers
     transport = transport or Transport()
     ledger = Ledger(config.store, total_deadline_s=config.timeouts.total)
+    keys = KeyStore(config.store, secret=resolve(config.server.key_secret))
+    gate = Gatekeeper(master_key(config, env), keys)
     metrics = Metrics()
     forwarder = Forwarder(adapters, transport, health)
-    chat = ChatHandler(engine, forwarder, ledger, metrics)
-    return Gateway(engine, chat, transport, ledger, health, metrics)
+    chat = ChatHandler(engine, forwarder, ledger, metrics, gate)
+    admin = AdminAPI(config, gate, keys)
+    return Gateway(engine, chat, transport, ledger, health, metrics, gate, keys, admin)

@@ -20,17 +20,20 @@ from modelrouter.catalog.prices import micro_usd
 from modelrouter.engine import Engine
 from modelrouter.errors import (
     AllAttemptsFailed,
+    Forbidden,
     ModelRouterError,
     NoOfferingMeetsPolicy,
     UpstreamError,
     UpstreamOverloaded,
 )
 from modelrouter.gateway.asgi import Receive, Scope, Send, header, read_body, respond, start, watch_disconnect
+from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.needs import needs_of
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
+from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
 from modelrouter.routing.policy import Policy
@@ -60,13 +63,17 @@ class Trace:
     """Attempt number to its cost in micro-USD."""
     finished: bool = False
     """Whether the final ledger row is written (nothing may overwrite it)."""
+    key_id: str | None = None
 
 
 class ChatHandler:
     """Serves the chat endpoints of every front door."""
 
-    def __init__(self, engine: Engine, forwarder: Forwarder, ledger: Ledger, metrics: Metrics) -> None:
+    def __init__(
+        self, engine: Engine, forwarder: Forwarder, ledger: Ledger, metrics: Metrics, gate: Gatekeeper
+    ) -> None:
         self.engine = engine
+        self.gate = gate
         self.forwarder = forwarder
         self.ledger = ledger
         self.metrics = metrics
@@ -82,12 +89,16 @@ class ChatHandler:
             await self._error(send, trace, exc)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, trace: Trace) -> None:
+        caller = await self.gate.caller(scope)
+        trace.key_id = caller.key_id
         body = await read_body(receive, self.body_limit)
         request = trace.door.decode(body)
         trace.requested_model = request.model
         trace.stream = request.stream
-        trace.policy = self._policy(request, scope)
+        trace.policy = self._policy(request, scope, caller)
         decisions = self._decide(request, trace.policy)
+        if caller.key is not None and caller.key.models:
+            self._check_models(caller.key, decisions)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
         self._record_request(trace, "started", 1)
@@ -141,13 +152,28 @@ class ChatHandler:
 
     # --- routing ---------------------------------------------------------------------------
 
-    def _policy(self, request: ir.Request, scope: Scope) -> Policy:
+    def _policy(self, request: ir.Request, scope: Scope, caller: Caller) -> Policy:
         layers: list[Any] = [header(scope, b"x-modelrouter-policy")]
+        key = caller.key
+        if key is not None:
+            layers.append(key.policy)
+            if key.providers:
+                layers.append(
+                    Policy.parse({"providers": {"only": list(key.providers)}}, name=f"key {key.name}")
+                )
         layers.append(request.extra.get("route"))
         provider = request.extra.get("provider")
         if provider is not None:
             layers.append(Policy.from_openrouter(provider))
         return self.engine.effective_policy(*layers)
+
+    def _check_models(self, key: KeyRecord, decisions: list[Decision]) -> None:
+        """A key scoped to some models may not reach others (a retired one counts as itself)."""
+        allowed = {self.engine.catalog.resolve(name).model.id for name in key.models}
+        for decision in decisions:
+            if decision.model.id not in allowed and decision.substituted_from not in allowed:
+                scope = ", ".join(sorted(allowed))
+                raise Forbidden(f"key {key.prefix}… ({key.name}) may use {scope}, not {decision.model.id}")
 
     def _decide(self, request: ir.Request, policy: Policy) -> list[Decision]:
         models = [request.model, *_fallback_models(request)]
@@ -284,6 +310,7 @@ class ChatHandler:
                 request_id=trace.request_id,
                 created_at=trace.created_at,
                 updated_at=now_iso(),
+                key_id=trace.key_id,
                 client_protocol=trace.door.protocol,
                 stream=trace.stream,
                 requested_model=trace.requested_model,

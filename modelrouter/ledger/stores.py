@@ -34,6 +34,9 @@ class Store(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query (reports)."""
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one writing statement in its own transaction; the number of rows it touched."""
+
     def close(self) -> None:
         """Release the connection."""
 
@@ -70,6 +73,7 @@ class SQLiteStore:
     """The default store: one file, WAL mode, safe for several processes on one machine."""
 
     dialect = "sqlite"
+    placeholder = "?"
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +137,10 @@ class SQLiteStore:
             )
         return list(self._reads.execute(sql, params))
 
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One writing statement, autocommitted on the writer connection."""
+        return self._db.execute(sql, params).rowcount
+
     def close(self) -> None:
         """Close the connections."""
         self._db.close()
@@ -156,6 +164,7 @@ class PostgresStore:
     """The shared store for several gateway instances (psycopg 3)."""
 
     dialect = "postgres"
+    placeholder = "%s"
 
     def __init__(self, url: str, *, connect_timeout: float = 5) -> None:
         import psycopg
@@ -209,6 +218,10 @@ class PostgresStore:
                 self.url, autocommit=True, connect_timeout=self._connect_timeout
             )
         return list(self._reads.execute(sql.encode(), params).fetchall())
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One writing statement (%s placeholders), autocommitted."""
+        return int(self._db.execute(sql.encode(), params).rowcount)
 
     def close(self) -> None:
         """Close the connections."""
