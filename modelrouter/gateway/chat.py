@@ -96,9 +96,9 @@ class ChatHandler:
         trace.requested_model = request.model
         trace.stream = request.stream
         trace.policy = self._policy(request, scope, caller)
-        decisions = self._decide(request, trace.policy)
         if caller.key is not None and caller.key.models:
-            self._check_models(caller.key, decisions)
+            self._check_models(caller.key, [request.model, *_fallback_models(request)])
+        decisions = self._decide(request, trace.policy)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
         self._record_request(trace, "started", 1)
@@ -167,13 +167,15 @@ class ChatHandler:
             layers.append(Policy.from_openrouter(provider))
         return self.engine.effective_policy(*layers)
 
-    def _check_models(self, key: KeyRecord, decisions: list[Decision]) -> None:
-        """A key scoped to some models may not reach others (a retired one counts as itself)."""
-        allowed = {self.engine.catalog.resolve(name).model.id for name in key.models}
-        for decision in decisions:
-            if decision.model.id not in allowed and decision.substituted_from not in allowed:
+    def _check_models(self, key: KeyRecord, names: list[str]) -> None:
+        """A key scoped to some models may not reach others (a retired one, or its replacement, counts)."""
+        catalog = self.engine.catalog
+        allowed = {catalog.resolve(name).model.id for name in key.models}
+        for name in names:
+            model = catalog.resolve(name).model
+            if model.id not in allowed and model.lifecycle.replacement not in allowed:
                 scope = ", ".join(sorted(allowed))
-                raise Forbidden(f"key {key.prefix}… ({key.name}) may use {scope}, not {decision.model.id}")
+                raise Forbidden(f"key {key.prefix}… ({key.name}) may use {scope}, not {model.id}")
 
     def _decide(self, request: ir.Request, policy: Policy) -> list[Decision]:
         models = [request.model, *_fallback_models(request)]

@@ -1,0 +1,167 @@
+"""Keys end to end: a gateway with a master key, keys made through the admin API and the CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+import requests
+
+from tests.fakes import FakeUpstream
+from tests.gateway.conftest import final_request_row, gateway_config
+from tests.gateway.harness import RunningGateway, start_gateway
+
+MASTER = "mk-test-master-key"
+HI: Any = [{"role": "user", "content": "hello there"}]
+
+
+@pytest.fixture(scope="module")
+def keyed(fake_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    config = gateway_config(fake_server.url, server={"master_key": MASTER})
+    running = start_gateway(tmp_path_factory.mktemp("keyed"), config)
+    yield running
+    running.stop()
+
+
+def admin(gateway: RunningGateway, method: str, path: str, **kwargs: Any) -> requests.Response:
+    headers = {"authorization": f"Bearer {MASTER}", **kwargs.pop("headers", {})}
+    return requests.request(method, gateway.url + path, headers=headers, timeout=10, **kwargs)
+
+
+def create(gateway: RunningGateway, **fields: Any) -> str:
+    response = admin(gateway, "POST", "/admin/keys", json=fields)
+    assert response.status_code == 201, response.text
+    key: str = response.json()["key"]
+    return key
+
+
+def oai(gateway: RunningGateway, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+
+
+def test_without_a_key_nothing_is_served_and_the_error_says_how(
+    keyed: RunningGateway, fake: FakeUpstream
+) -> None:
+    bare = requests.post(
+        keyed.url + "/v1/chat/completions", json={"model": "gpt-5.2", "messages": HI}, timeout=5
+    )
+    assert bare.status_code == 401 and "Authorization: Bearer KEY" in bare.json()["error"]["message"]
+    with anthropic.Anthropic(base_url=keyed.url, api_key="mr-not-a-key", max_retries=0) as client:
+        with pytest.raises(anthropic.AuthenticationError) as caught:
+            client.messages.create(model="gpt-5.2", max_tokens=10, messages=HI)
+    assert caught.value.body["type"] == "error"  # type: ignore[index]
+    assert requests.get(keyed.url + "/v1/models", timeout=5).status_code == 401
+    assert fake.requests == []
+    with oai(keyed, MASTER) as client:
+        assert client.chat.completions.create(model="gpt-5.2", messages=HI).choices[0].message.content
+
+
+def test_a_scoped_key_reaches_only_its_models_and_providers(
+    keyed: RunningGateway, fake: FakeUpstream
+) -> None:
+    key = create(keyed, name="scoped", models=["gpt-5.2"], providers=["azure"])
+    with oai(keyed, key) as client:
+        raw = client.chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI)
+        assert raw.headers["x-modelrouter-provider"] == "azure"
+        with pytest.raises(openai.PermissionDeniedError, match="may use gpt-5.2, not claude-sonnet-5.5"):
+            client.chat.completions.create(model="claude-sonnet-5.5", messages=HI)
+        with pytest.raises(openai.UnprocessableEntityError, match="providers"):
+            client.chat.completions.create(model="gpt-5.2@openai", messages=HI)
+    assert fake.labels() == ["azure"]
+    row = final_request_row(keyed, raw.headers["x-request-id"], "key_id")
+    listed = admin(keyed, "GET", "/admin/keys").json()
+    assert row[1] == next(k["key_id"] for k in listed if k["name"] == "scoped")
+
+
+def test_a_key_policy_tightens_every_request(keyed: RunningGateway, fake: FakeUpstream) -> None:
+    key = create(keyed, name="eu", policy="eu-only")
+    with oai(keyed, key) as client:
+        raw = client.chat.completions.with_raw_response.create(model="claude-sonnet-4.5", messages=HI)
+        assert raw.headers["x-modelrouter-offering"] in (
+            "claude-sonnet-4.5@vertex:europe-west1",
+            "claude-sonnet-4.5@bedrock:eu",
+        )
+        with pytest.raises(openai.UnprocessableEntityError, match="policy requires EU"):
+            client.chat.completions.create(model="grok-4.3", messages=HI)
+
+
+def test_virtual_keys_never_reach_the_admin_api(keyed: RunningGateway, fake: FakeUpstream) -> None:
+    key = create(keyed, name="user")
+    for method, path in (("GET", "/admin/keys"), ("GET", "/admin/usage"), ("DELETE", "/admin/keys/user")):
+        response = requests.request(
+            method, keyed.url + path, headers={"authorization": f"Bearer {key}"}, timeout=5
+        )
+        assert response.status_code == 403, (method, path)
+    assert admin(keyed, "POST", "/admin/keys", json={"name": "x", "rpm": -1}).status_code == 400
+    assert (
+        admin(keyed, "POST", "/admin/keys", json={"name": "x", "api_base": "http://evil"}).status_code == 400
+    )
+
+
+@pytest.mark.parametrize("how", ["admin API", "CLI on the shared store"])
+def test_a_revoked_key_is_refused_within_seconds(keyed: RunningGateway, fake: FakeUpstream, how: str) -> None:
+    name = f"doomed-{how[:3]}"
+    key = create(keyed, name=name)
+    with oai(keyed, key) as client:
+        assert client.chat.completions.create(model="gpt-5.2", messages=HI).choices
+        if how == "admin API":
+            assert admin(keyed, "DELETE", f"/admin/keys/{name}").json()["revoked_at"]
+        else:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "modelrouter",
+                    "keys",
+                    "revoke",
+                    name,
+                    "--config",
+                    str(keyed.directory / "modelrouter.yaml"),
+                ],
+                cwd=keyed.directory,
+                check=True,
+                capture_output=True,
+            )
+        revoked_at = time.monotonic()
+        while time.monotonic() - revoked_at < 5:
+            try:
+                client.chat.completions.create(model="gpt-5.2", messages=HI)
+            except openai.AuthenticationError as exc:
+                assert "revoked" in exc.message
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the revoked key still worked 5 s later")
+    assert time.monotonic() - revoked_at < 3
+
+
+def test_an_expired_key_is_refused(keyed: RunningGateway, fake: FakeUpstream) -> None:
+    key = create(keyed, name="short", expires="2026-01-01")
+    with oai(keyed, key) as client, pytest.raises(openai.AuthenticationError, match="expired"):
+        client.chat.completions.create(model="gpt-5.2", messages=HI)
+
+
+def test_usage_over_http_adds_up(keyed: RunningGateway, fake: FakeUpstream) -> None:
+    key = create(keyed, name="counted")
+    with oai(keyed, key) as client:
+        ids = [
+            client.chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI).headers[
+                "x-request-id"
+            ]
+            for _ in range(3)
+        ]
+    for request_id in ids:
+        final_request_row(keyed, request_id, "cost_micro_usd")
+    report = admin(keyed, "GET", "/admin/usage", params={"group_by": "key", "records": "true"}).json()
+    [group] = [g for g in report["groups"] if g.get("key_name") == "counted"]
+    mine = [r for r in report["records"] if r["request_id"] in ids]
+    assert group["requests"] == 3 == len(mine)
+    assert group["cost_micro_usd"] == sum(r["cost_micro_usd"] for r in mine) > 0
+    assert report["totals"]["cost_micro_usd"] == sum(r["cost_micro_usd"] for r in report["records"])
+    assert admin(keyed, "GET", "/admin/usage", params={"bogus": "1"}).status_code == 400
