@@ -29,6 +29,7 @@ from modelrouter.gateway.transport import Transport
 from modelrouter.health import HealthBoard
 from modelrouter.keys import KeyStore
 from modelrouter.ledger import Ledger
+from modelrouter.limits import Limiter, open_state
 from modelrouter.routing.attempt import Adapter, Forwarder
 from modelrouter.routing.select import Needs
 
@@ -123,6 +124,7 @@ class Gateway:
     async def aclose(self) -> None:
         """Close upstream connections and flush the ledger."""
         await self.transport.aclose()
+        await self.chat.limiter.state.close()
         self.keys.close()
         flushed = await asyncio.to_thread(self.ledger.close, 10.0)
         if not flushed:
@@ -173,6 +175,8 @@ class Gateway:
         breakers = self.health.states()
         ledger = {"depth_bytes": self.ledger.depth, "error": self.ledger.error}
         degraded = [f"ledger: {self.ledger.error}"] if self.ledger.error else []
+        if self.chat.limiter.state.degraded:
+            degraded.append(self.chat.limiter.state.degraded)
         degraded += [f"breaker open: {o}" for o, s in breakers.items() if s == "open"]
         return {
             "status": "degraded" if degraded else "ok",
@@ -205,8 +209,9 @@ def build_gateway(
     ledger = Ledger(config.store, total_deadline_s=config.timeouts.total)
     keys = KeyStore(config.store, secret=resolve(config.server.key_secret))
     gate = Gatekeeper(master_key(config, env), keys)
+    limiter = Limiter(open_state(config.state), keys)
     metrics = Metrics()
     forwarder = Forwarder(adapters, transport, health)
-    chat = ChatHandler(engine, forwarder, ledger, metrics, gate)
+    chat = ChatHandler(engine, forwarder, ledger, metrics, gate, limiter)
     admin = AdminAPI(config, gate, keys)
     return Gateway(engine, chat, transport, ledger, health, metrics, gate, keys, admin)

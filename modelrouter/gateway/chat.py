@@ -35,9 +35,10 @@ from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
+from modelrouter.limits import Admission, Limiter
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
 from modelrouter.routing.policy import Policy
-from modelrouter.routing.select import Decision
+from modelrouter.routing.select import Decision, Needs
 
 __all__ = ["ChatHandler"]
 
@@ -64,16 +65,26 @@ class Trace:
     finished: bool = False
     """Whether the final ledger row is written (nothing may overwrite it)."""
     key_id: str | None = None
+    admission: Admission | None = None
+    """What the request reserved of its key's limits (settled when it ends)."""
 
 
 class ChatHandler:
     """Serves the chat endpoints of every front door."""
 
     def __init__(
-        self, engine: Engine, forwarder: Forwarder, ledger: Ledger, metrics: Metrics, gate: Gatekeeper
+        self,
+        engine: Engine,
+        forwarder: Forwarder,
+        ledger: Ledger,
+        metrics: Metrics,
+        gate: Gatekeeper,
+        limiter: Limiter,
     ) -> None:
         self.engine = engine
         self.gate = gate
+        self.limiter = limiter
+        self._settling: set[asyncio.Task[None]] = set()
         self.forwarder = forwarder
         self.ledger = ledger
         self.metrics = metrics
@@ -98,9 +109,14 @@ class ChatHandler:
         trace.policy = self._policy(request, scope, caller)
         if caller.key is not None and caller.key.models:
             self._check_models(caller.key, [request.model, *_fallback_models(request)])
-        decisions = self._decide(request, trace.policy)
+        needs = needs_of(request)
+        decisions = self._decide(request, trace.policy, needs)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
+        if caller.key is not None:
+            trace.admission = await self.limiter.admit(
+                caller.key, entries, needs.input_tokens or 0, request.max_tokens
+            )
         self._record_request(trace, "started", 1)
         hooks = Hooks(lambda a: self._attempt_started(trace, a), lambda a: self._attempt_ended(trace, a))
         forwarder = Forwarder(
@@ -177,9 +193,8 @@ class ChatHandler:
                 scope = ", ".join(sorted(allowed))
                 raise Forbidden(f"key {key.prefix}… ({key.name}) may use {scope}, not {model.id}")
 
-    def _decide(self, request: ir.Request, policy: Policy) -> list[Decision]:
+    def _decide(self, request: ir.Request, policy: Policy, needs: Needs) -> list[Decision]:
         models = [request.model, *_fallback_models(request)]
-        needs = needs_of(request)
         decisions = [self.engine.router.route(m, policy, needs) for m in models]
         if not any(d.candidates for d in decisions):
             raise _nothing_meets(decisions)
@@ -375,6 +390,10 @@ class ChatHandler:
             **where,
         )
         self._observe(trace, status, entry, usage, cost, latency)
+        if trace.admission is not None:
+            task = asyncio.get_running_loop().create_task(self.limiter.settle(trace.admission, usage, cost))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
 
     def _observe(
         self, trace: Trace, status: int, entry: Entry | None, usage: ir.Usage, cost: int, latency_ms: float

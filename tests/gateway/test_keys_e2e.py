@@ -167,3 +167,63 @@ def test_usage_over_http_adds_up(keyed: RunningGateway, fake: FakeUpstream) -> N
     assert group["cost_micro_usd"] == sum(r["cost_micro_usd"] for r in mine) > 0
     assert report["totals"]["cost_micro_usd"] == sum(r["cost_micro_usd"] for r in report["records"])
     assert admin(keyed, "GET", "/admin/usage", params={"bogus": "1"}).status_code == 400
+
+
+def away_from_a_minute_boundary() -> None:
+    """Rate windows are calendar minutes: start a burst early in one so it does not straddle two."""
+    second = time.time() % 60
+    if second > 50:
+        time.sleep(60.5 - second)
+
+
+def test_requests_per_minute_answer_429_with_retry_after_in_each_dialect(
+    keyed: RunningGateway, fake: FakeUpstream
+) -> None:
+    key = create(keyed, name="rpm", rpm=2)
+    away_from_a_minute_boundary()
+    with oai(keyed, key) as client:
+        for _ in range(2):
+            assert client.chat.completions.create(model="gpt-5.2", messages=HI).choices
+        with pytest.raises(openai.RateLimitError, match="2 requests per minute") as caught:
+            client.chat.completions.create(model="gpt-5.2", messages=HI)
+    assert 1 <= int(caught.value.response.headers["retry-after"]) <= 61
+    with (
+        anthropic.Anthropic(base_url=keyed.url, api_key=key, max_retries=0) as client2,
+        pytest.raises(anthropic.RateLimitError) as refused,
+    ):
+        client2.messages.create(model="gpt-5.2", max_tokens=10, messages=HI)
+    assert refused.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    assert fake.labels().count("openai") + fake.labels().count("azure") == 2
+
+
+def race(url: str | list[str], key: str, n: int) -> list[int]:
+    """`n` concurrent requests (spread over the gateways given); their status codes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls = [url] if isinstance(url, str) else url
+    body = {"model": "gpt-5.2@openai", "messages": HI, "max_tokens": 1000}
+
+    def one(i: int) -> int:
+        response = requests.post(
+            urls[i % len(urls)] + "/v1/chat/completions",
+            json=body,
+            headers={"authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+BUDGET_FOR_FIVE = "0.077"
+"""gpt-5.2@openai reserves $14/M x 1,000 output tokens plus a few input tokens (~$0.01402) a request."""
+
+
+def test_a_budget_holds_under_a_race(keyed: RunningGateway, fake: FakeUpstream) -> None:
+    key = create(keyed, name="budget", budget_usd=BUDGET_FOR_FIVE, budget_period="day")
+    fake.delay(1.2, label="openai")  # the admitted five are still in flight when the other 45 arrive
+    statuses = race(keyed.url, key, 50)
+    assert statuses.count(200) == 5 and statuses.count(429) == 45
+    listed = [k for k in admin(keyed, "GET", "/admin/keys").json() if k["name"] == "budget"]
+    assert listed[0]["budget_usd"] == 0.077

@@ -1,0 +1,97 @@
+"""Two `modelrouter serve` instances sharing the real PostgreSQL (ledger, keys) and Redis (limits)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakes import FakeUpstream
+from tests.gateway.conftest import gateway_config
+from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.test_keys_e2e import BUDGET_FOR_FIVE, HI, MASTER, away_from_a_minute_boundary, race
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def pair(
+    postgres_url: str, fake: FakeUpstream, tmp_path: Path
+) -> Iterator[tuple[RunningGateway, RunningGateway]]:
+    config = gateway_config(fake.url, store=postgres_url, state=REDIS, server={"master_key": MASTER})
+    first = start_gateway(tmp_path / "a", config)
+    second = start_gateway(tmp_path / "b", config)
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+
+
+def create(gateway: RunningGateway, **fields: object) -> str:
+    response = requests.post(
+        gateway.url + "/admin/keys", json=fields, headers={"authorization": f"Bearer {MASTER}"}, timeout=10
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["key"])
+
+
+def ask(gateway: RunningGateway, key: str) -> int:
+    response = requests.post(
+        gateway.url + "/v1/chat/completions",
+        json={"model": "gpt-5.2", "messages": HI},
+        headers={"authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    return response.status_code
+
+
+def test_a_rate_limit_is_shared_not_doubled(pair: tuple[RunningGateway, RunningGateway]) -> None:
+    key = create(pair[0], name="shared-rpm", rpm=10)
+    away_from_a_minute_boundary()
+    statuses = [ask(gateway, key) for _ in range(10) for gateway in pair]
+    assert statuses.count(200) == 10 and statuses.count(429) == 10
+
+
+def test_a_budget_race_across_instances(
+    pair: tuple[RunningGateway, RunningGateway], fake: FakeUpstream
+) -> None:
+    first, second = pair
+    key = create(second, name="shared-budget", budget_usd=BUDGET_FOR_FIVE, budget_period="day")
+    fake.delay(1.2, label="openai")
+    statuses = race([first.url, second.url], key, 50)
+    assert statuses.count(200) == 5 and statuses.count(429) == 45
+
+
+def test_a_key_revoked_on_one_instance_is_refused_by_the_other(
+    pair: tuple[RunningGateway, RunningGateway],
+) -> None:
+    first, second = pair
+    key = create(first, name="revoked-elsewhere")
+    assert ask(second, key) == 200
+    answered = 1
+    requests.delete(
+        first.url + "/admin/keys/revoked-elsewhere", headers={"authorization": f"Bearer {MASTER}"}, timeout=5
+    )
+    revoked_at = time.monotonic()
+    while ask(second, key) != 401:
+        answered += 1
+        assert time.monotonic() - revoked_at < 3, "the other instance still accepts the revoked key"
+        time.sleep(0.1)
+    deadline = time.monotonic() + 5
+    groups: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        report = requests.get(
+            second.url + "/admin/usage",
+            params={"group_by": "key"},
+            headers={"authorization": f"Bearer {MASTER}"},
+            timeout=5,
+        ).json()
+        groups = [g for g in report["groups"] if g.get("key_name") == "revoked-elsewhere"]
+        if groups and groups[0]["requests"] == answered:
+            break
+        time.sleep(0.1)
+    assert groups and groups[0]["requests"] == answered, "what the key was served is in the shared ledger"
