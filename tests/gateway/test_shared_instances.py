@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -31,7 +32,7 @@ def pair(
         second.stop()
 
 
-def create(gateway: RunningGateway, **fields: object) -> str:
+def create(gateway: RunningGateway, **fields: Any) -> str:
     response = requests.post(
         gateway.url + "/admin/keys", json=fields, headers={"authorization": f"Bearer {MASTER}"}, timeout=10
     )
