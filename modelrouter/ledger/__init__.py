@@ -92,6 +92,8 @@ class Ledger:
             self.store = open_store(store_url)  # a local file: problems are config errors, now
         self._orphans_done = False
         self.journal = Journal(self.journal_root, fsync=fsync)
+        self.instance_id = self.journal.directory.name
+        """This process's journal name, written on its request rows (see `_recover_orphans`)."""
         self._reader = JournalReader(self.journal.directory)
         self._stop = threading.Event()
         self._last_reconcile = time.monotonic()
@@ -104,6 +106,7 @@ class Ledger:
 
     def record_request(self, row: dict[str, Any]) -> None:
         """Make a `requests` row durable (see `request_row`). Raises `LedgerUnavailable`."""
+        row["instance_id"] = self.instance_id
         self.journal.append("requests", row)
 
     def record_attempt(self, row: dict[str, Any]) -> None:
@@ -181,6 +184,10 @@ class Ledger:
                 reader = JournalReader(directory)
                 while self._ingest_once(reader):
                     pass
+                assert self.store is not None
+                self.store.interrupt_instance(
+                    directory.name, datetime.now(UTC).isoformat(timespec="microseconds")
+                )
                 shutil.rmtree(directory)
             finally:
                 os.close(lock_fd)

@@ -47,6 +47,7 @@ REQUEST_COLUMNS: Final = (
     "latency_ms",
     "ttft_ms",
     "error",
+    "instance_id",
     "version",
 )
 ATTEMPT_COLUMNS: Final = (

@@ -34,6 +34,9 @@ class Store(Protocol):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query (reports)."""
 
+    def interrupt_instance(self, instance_id: str, now: str) -> int:
+        """Mark the requests a dead gateway process left `started` as `interrupted`; how many."""
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one writing statement in its own transaction; the number of rows it touched."""
 
@@ -62,6 +65,11 @@ def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...], placehol
     )
 
 
+_INTERRUPT = (
+    "UPDATE requests SET state = 'interrupted', updated_at = {p}, version = version + 1, "
+    "error = 'the gateway process stopped before this request finished' "
+    "WHERE instance_id = {p} AND state = 'started'"
+)
 _RECONCILE = (
     "UPDATE requests SET state = 'interrupted', updated_at = {p}, version = version + 1, "
     "error = 'the gateway stopped before this request finished' "
@@ -128,6 +136,10 @@ class SQLiteStore:
         """Requests left `started` by a dead gateway become `interrupted`."""
         cursor = self._db.execute(_RECONCILE.format(p="?"), (now, cutoff))
         return cursor.rowcount
+
+    def interrupt_instance(self, instance_id: str, now: str) -> int:
+        """A dead process's unfinished requests become `interrupted`."""
+        return self._db.execute(_INTERRUPT.format(p="?"), (now, instance_id)).rowcount
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query on a connection of its own (the writer's stays the ingester's)."""
@@ -210,6 +222,10 @@ class PostgresStore:
         """Requests left `started` by a dead gateway become `interrupted`."""
         cursor = self._db.execute(_RECONCILE.format(p="%s").encode(), (now, cutoff))
         return cursor.rowcount
+
+    def interrupt_instance(self, instance_id: str, now: str) -> int:
+        """A dead process's unfinished requests become `interrupted`."""
+        return int(self._db.execute(_INTERRUPT.format(p="%s").encode(), (now, instance_id)).rowcount)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query (written with %s placeholders) on a connection of its own."""

@@ -246,3 +246,41 @@ def test_a_locked_database_never_blocks_recording(sqlite_url: str, tmp_path: Pat
     finally:
         blocker.close()
         ledger.close()
+
+
+def test_a_dead_processs_unfinished_requests_are_interrupted_at_once(store_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "journal"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, time
+        from modelrouter.ledger import Ledger, request_row, now_iso
+        ledger = Ledger({store_url!r}, journal_root=__import__("pathlib").Path({str(root)!r}))
+        for i in range(6):
+            at = now_iso()
+            ledger.record_request(request_row(request_id=f"d{{i}}", created_at=at, updated_at=at,
+                                              state="started", version=1))
+            if i % 2 == 0:
+                ledger.record_request(request_row(request_id=f"d{{i}}", created_at=at, updated_at=at,
+                                                  state="ok", version=2))
+        ledger.flush(10)
+        ledger.record_request(request_row(request_id="late", created_at=now_iso(), updated_at=now_iso(),
+                                          state="started", version=1))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=False, timeout=60)
+    assert result.returncode == -signal.SIGKILL
+    ledger = Ledger(store_url, journal_root=root)
+    try:
+        states = {str(r[0]): str(r[1]) for r in rows(ledger, "SELECT request_id, state FROM requests")}
+        assert states == {
+            "d0": "ok",
+            "d1": "interrupted",
+            "d2": "ok",
+            "d3": "interrupted",
+            "d4": "ok",
+            "d5": "interrupted",
+            "late": "interrupted",
+        }, "both the ingested and the still-journaled unfinished requests, without waiting for a deadline"
+    finally:
+        ledger.close()

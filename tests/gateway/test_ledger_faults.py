@@ -1,0 +1,109 @@
+"""The ledger under faults, end to end: a PostgreSQL outage under load, and kill -9 mid-stream."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+
+from tests.fakes import FakeUpstream
+from tests.gateway.conftest import gateway_config
+from tests.gateway.harness import start_gateway
+from tests.tcp_proxy import TcpProxy
+
+HI: Any = [{"role": "user", "content": "hello there"}]
+
+
+def chat(url: str, stream: bool = False) -> str:
+    response = requests.post(
+        url + "/v1/chat/completions", json={"model": "gpt-5.2", "messages": HI, "stream": stream}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    return response.headers["x-request-id"]
+
+
+def test_a_postgres_outage_under_load_loses_nothing(
+    postgres_url: str, fake: FakeUpstream, tmp_path: Path
+) -> None:
+    with TcpProxy("127.0.0.1", 5432) as proxy:
+        proxied = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        gateway = start_gateway(tmp_path, gateway_config(fake.url, store=proxied))
+        try:
+            ids: list[str] = []
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                ids += pool.map(lambda _: chat(gateway.url), range(20))
+                proxy.down()
+                ids += pool.map(lambda i: chat(gateway.url, stream=i % 2 == 0), range(40))
+                time.sleep(1.0)
+                health = requests.get(gateway.url + "/healthz", timeout=5).json()
+                assert health["status"] == "degraded" and health["ledger"]["depth_bytes"] > 0
+                proxy.up()
+                ids += pool.map(lambda _: chat(gateway.url), range(20))
+            deadline = time.monotonic() + 20
+            rows: list[tuple[Any, ...]] = []
+            with psycopg.connect(postgres_url) as db:
+                while time.monotonic() < deadline:
+                    rows = db.execute("SELECT request_id, state, attempts FROM requests").fetchall()
+                    if len(rows) == len(ids) and all(state == "ok" for _, state, _ in rows):
+                        break
+                    time.sleep(0.2)
+                attempts = db.execute("SELECT count(*) FROM attempts").fetchone()
+        finally:
+            gateway.stop()
+    assert sorted(r[0] for r in rows) == sorted(ids), "every request is recorded exactly once"
+    assert all(state == "ok" and n == 1 for _, state, n in rows)
+    assert attempts == (len(ids),)
+
+
+def test_kill_9_mid_stream_then_restart(fake: FakeUpstream, tmp_path: Path) -> None:
+    config = gateway_config(fake.url, timeouts={"connect": 2, "first_byte": 2, "idle": 5, "total": 3})
+    gateway = start_gateway(tmp_path, config)
+    done = [chat(gateway.url) for _ in range(5)]
+    fake.slow_stream(0.5, label="openai", after=2)
+    started = threading.Event()
+    cut_id: list[str] = []
+
+    def stream() -> None:
+        try:
+            with requests.post(
+                gateway.url + "/v1/chat/completions",
+                json={"model": "gpt-5.2@openai", "messages": HI, "stream": True},
+                stream=True,
+                timeout=10,
+            ) as response:
+                cut_id.append(response.headers["x-request-id"])
+                for _ in response.iter_lines():
+                    started.set()
+        except requests.RequestException:
+            pass
+
+    reader = threading.Thread(target=stream)
+    reader.start()
+    assert started.wait(10)
+    os.kill(gateway.process.pid, signal.SIGKILL)
+    gateway.process.wait(10)
+    reader.join(10)
+    time.sleep(3.2)  # older than the total deadline: a restarted gateway may call it interrupted
+    restarted = start_gateway(tmp_path, config)
+    try:
+        deadline = time.monotonic() + 10
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            with sqlite3.connect(tmp_path / "ledger.db") as db:
+                states = dict(db.execute("SELECT request_id, state FROM requests").fetchall())
+            if states.get(cut_id[0]) == "interrupted" and all(states.get(i) == "ok" for i in done):
+                break
+            time.sleep(0.1)
+    finally:
+        restarted.stop()
+    assert {i: states.get(i) for i in done} == dict.fromkeys(done, "ok")
+    assert states.get(cut_id[0]) == "interrupted"
+    assert len(states) == 6
