@@ -206,7 +206,7 @@ def build_gateway(
         providers = load_all(engine.catalog, config, env)
     adapters = providers
     transport = transport or Transport()
-    ledger = Ledger(config.store, total_deadline_s=config.timeouts.total)
+    ledger = Ledger(config.store, total_deadline_s=config.timeouts.total, ingest_in="process")
     keys = KeyStore(config.store, secret=resolve(config.server.key_secret))
     gate = Gatekeeper(master_key(config, env), keys)
     limiter = Limiter(open_state(config.state), keys)

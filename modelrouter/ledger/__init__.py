@@ -1,27 +1,29 @@
 """The ledger: every request and attempt recorded exactly once, off the request path.
 
-`Ledger.record(...)` appends a whole row to the local journal (durable against a process
-kill in one `os.write`); a background thread ingests the journal into SQLite or PostgreSQL
-with idempotent, version-guarded upserts and checkpoints its progress. So a database outage
-loses nothing (the journal grows until it is back), a replay changes nothing, and a crash at
-any point leaves at most rows still `started`, which the reconciler marks `interrupted`.
+`Ledger.record_*` appends a whole row to the local journal (durable against a process kill
+in one `os.write`); an ingester (a thread, or in the gateway a child process, see
+`ingest.py`) moves the journal into SQLite or PostgreSQL with idempotent, version-guarded
+upserts and checkpoints its progress. So a database outage loses nothing (the journal grows
+until it is back), a replay changes nothing, and a crash at any point leaves at most rows
+still `started`, which are marked `interrupted` as soon as the crash is noticed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import queue
 import shutil
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from modelrouter.ledger.journal import Journal, JournalReader, LedgerUnavailable, orphaned_journals
+from modelrouter.ledger.ingest import Ingester, read_status
+from modelrouter.ledger.journal import Journal, JournalReader, LedgerUnavailable
 from modelrouter.ledger.rows import attempt_row, request_row
 from modelrouter.ledger.stores import PostgresStore, SQLiteStore, open_store
 
@@ -29,10 +31,8 @@ __all__ = ["Ledger", "LedgerUnavailable", "attempt_row", "now_iso", "request_row
 
 log = logging.getLogger(__name__)
 
-RECONCILE_EVERY_S = 60.0
-GROUP_COMMIT_S = 0.005
-"""How long the ingester waits after a row arrives, to write a batch in one transaction."""
 RECONCILE_GRACE_S = 30.0
+"""How long past the total deadline a `started` request is left before it counts as interrupted."""
 
 
 _second = -1
@@ -60,19 +60,8 @@ def default_journal_root(store_url: str) -> Path:
     return Path("modelrouter-journal")
 
 
-def _latest(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per key, its highest version: what the version-guarded upserts would leave anyway."""
-    best: dict[tuple[Any, Any], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["request_id"], row.get("attempt_no"))
-        kept = best.get(key)
-        if kept is None or row["version"] >= kept["version"]:
-            best[key] = row
-    return list(best.values())
-
-
 class Ledger:
-    """Journal in front, database behind, one ingester thread in between."""
+    """Journal in front, database behind, an ingester (thread or child process) in between."""
 
     def __init__(
         self,
@@ -81,26 +70,50 @@ class Ledger:
         journal_root: Path | None = None,
         fsync: bool = False,
         total_deadline_s: float = 600,
+        ingest_in: str = "thread",
     ) -> None:
         self.store_url = store_url
         self.journal_root = journal_root or default_journal_root(store_url)
-        self._stale_after = timedelta(seconds=total_deadline_s + RECONCILE_GRACE_S)
-        self.error: str | None = None
-        """The last ingestion failure while it lasts (the database is down): health reports it."""
+        stale_after = timedelta(seconds=total_deadline_s + RECONCILE_GRACE_S)
         self.store: SQLiteStore | PostgresStore | None = None
         if store_url.startswith("sqlite"):
             self.store = open_store(store_url)  # a local file: problems are config errors, now
-        self._orphans_done = False
         self.journal = Journal(self.journal_root, fsync=fsync)
         self.instance_id = self.journal.directory.name
-        """This process's journal name, written on its request rows (see `_recover_orphans`)."""
-        self._reader = JournalReader(self.journal.directory)
+        """This process's journal name, written on its request rows (a dead one's are interrupted)."""
         self._stop = threading.Event()
-        self._last_reconcile = time.monotonic()
-        self._reconcile_now = threading.Event()
-        self._reconciled: queue.SimpleQueue[int] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="modelrouter-ledger", daemon=True)
-        self._thread.start()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self._ingester = Ingester(
+            store_url, self.journal.directory, stale_after=stale_after, store=self.store
+        )
+        if ingest_in == "process":
+            self._child = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from modelrouter.ledger.ingest import main; main()",
+                    "--store",
+                    store_url,
+                    "--journal",
+                    str(self.journal.directory),
+                    "--stale-after",
+                    str(stale_after.total_seconds()),
+                    "--parent",
+                    str(os.getpid()),
+                ],
+                stdin=subprocess.DEVNULL,
+            )
+        elif ingest_in == "thread":
+            self._thread = threading.Thread(
+                target=self._ingester.run,
+                args=(self._stop, self.journal.wake),
+                name="modelrouter-ledger",
+                daemon=True,
+            )
+            self._thread.start()
+        else:
+            raise ValueError(f"ingest_in is thread or process, not {ingest_in!r}")
 
     # --- the request path --------------------------------------------------------------
 
@@ -113,88 +126,17 @@ class Ledger:
         """Make an `attempts` row durable (see `attempt_row`). Raises `LedgerUnavailable`."""
         self.journal.append("attempts", row)
 
-    # --- behind it ----------------------------------------------------------------------
+    # --- what the ingester has done ------------------------------------------------------
 
-    def _run(self) -> None:
-        backoff = 0.05
-        while not self._stop.is_set():
-            try:
-                self._ingest_all()
-                self.error, backoff = None, 0.05
-            except Exception as exc:  # the database is down or refused: keep the journal, retry later
-                self.error = f"{type(exc).__name__}: {exc}"
-                log.warning("ledger ingestion failed, retrying in %.1fs: %s", backoff, self.error)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
-                self._reconnect()
-                continue
-            if self.journal.wake.wait(0.05) and not self._stop.is_set():
-                self._stop.wait(GROUP_COMMIT_S)  # let a few more rows arrive: one transaction for all
-            self.journal.wake.clear()
-
-    def _ingest_all(self) -> None:
-        if self.store is None:
-            self.store = open_store(self.store_url)
-        if not self._orphans_done:
-            self._recover_orphans()
-            self._maybe_reconcile(force=True)
-            self._orphans_done = True
-        while self._ingest_once(self._reader):
-            pass
-        if self._reconcile_now.is_set():
-            self._reconcile_now.clear()
-            self._reconciled.put(self._maybe_reconcile(force=True))
-        else:
-            self._maybe_reconcile()
-
-    def _ingest_once(self, reader: JournalReader) -> bool:
-        records, position = reader.read()
-        if not records:
-            if position != (reader.segment, reader.offset):
-                reader.commit(position)
-                return True
-            return False
-        requests = _latest(row for table, row in records if table == "requests")
-        attempts = _latest(row for table, row in records if table == "attempts")
-        assert self.store is not None
-        self.store.apply(requests, attempts)
-        reader.commit(position)
-        return True
-
-    def _maybe_reconcile(self, force: bool = False) -> int:
-        now = time.monotonic()
-        if not force and now - self._last_reconcile < RECONCILE_EVERY_S:
-            return 0
-        self._last_reconcile = now
-        current = datetime.now(UTC)
-        cutoff = (current - self._stale_after).isoformat(timespec="microseconds")
-        assert self.store is not None
-        return self.store.reconcile(cutoff, current.isoformat(timespec="microseconds"))
-
-    def _reconnect(self) -> None:
-        if isinstance(self.store, PostgresStore):
-            with contextlib.suppress(Exception):
-                self.store.close()
-            self.store = None  # reopened by the next ingestion attempt
-
-    def _recover_orphans(self) -> None:
-        """Ingest the journals of gateway processes that died, then remove them."""
-        for directory, lock_fd in orphaned_journals(self.journal_root, skip=self.journal.directory):
-            try:
-                reader = JournalReader(directory)
-                while self._ingest_once(reader):
-                    pass
-                assert self.store is not None
-                self.store.interrupt_instance(
-                    directory.name, datetime.now(UTC).isoformat(timespec="microseconds")
-                )
-                shutil.rmtree(directory)
-            finally:
-                os.close(lock_fd)
+    def _position(self) -> tuple[int, int]:
+        if self._child is None:
+            return self._ingester.reader.segment, self._ingester.reader.offset
+        return JournalReader(self.journal.directory).position_saved()
 
     @property
     def depth(self) -> int:
         """Journal bytes not yet in the database (0 when caught up)."""
+        segment, offset = self._position()
         total = 0
         for path in sorted(self.journal.directory.glob("*.jsonl")):
             number = int(path.stem)
@@ -202,11 +144,30 @@ class Ledger:
                 size = path.stat().st_size
             except FileNotFoundError:  # the ingester just removed a consumed segment
                 continue
-            if number > self._reader.segment:
+            if number > segment:
                 total += size
-            elif number == self._reader.segment:
-                total += max(0, size - self._reader.offset)
+            elif number == segment:
+                total += max(0, size - offset)
         return total
+
+    @property
+    def error(self) -> str | None:
+        """The last ingestion failure while it lasts (the database is down): health reports it."""
+        if self._child is None:
+            return self._ingester.error
+        if self._child.poll() is not None:
+            return f"the ledger ingester process exited with {self._child.returncode}"
+        error = read_status(self.journal.directory).get("error")
+        return str(error) if error else None
+
+    @property
+    def caught_up(self) -> bool:
+        """Whether dead gateways' journals and this one's are all in the database."""
+        if self._child is None:
+            done = self._ingester.orphans_done
+        else:
+            done = bool(read_status(self.journal.directory).get("orphans_done"))
+        return done and self.depth == 0
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every journaled row is in the database; False if it did not happen in time."""
@@ -218,30 +179,46 @@ class Ledger:
             time.sleep(0.005)
         return self.caught_up
 
-    @property
-    def caught_up(self) -> bool:
-        """Whether dead gateways' journals and this one's are all in the database."""
-        return self._orphans_done and self.depth == 0
-
     def reconcile(self, timeout: float = 10.0) -> int:
-        """Mark stale `started` requests `interrupted` now (normally every 60 s); how many."""
+        """Mark stale `started` requests `interrupted` now (normally once a minute); how many.
+
+        Thread mode only (tests and tools); a child process reconciles on its own schedule.
+        """
+        if self._thread is None:
+            raise RuntimeError("reconcile() needs the in-process ingester")
         self.flush(timeout)
-        self._reconcile_now.set()
-        self.journal.wake.set()
-        return self._reconciled.get(timeout=timeout)
+        store = open_store(self.store_url)
+        try:
+            ingester = Ingester(
+                self.store_url, self.journal.directory, stale_after=self._ingester.stale_after, store=store
+            )
+            return ingester.reconcile(force=True)
+        finally:
+            store.close()
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read-only query against the store (call `flush` first to see every recorded row)."""
-        store = self.store or open_store(self.store_url)
-        return store.query(sql, params)
+        if self.store is None:
+            self.store = open_store(self.store_url)  # for reads; a PostgreSQL outage here is the caller's
+        return self.store.query(sql, params)
 
     def close(self, timeout: float = 10.0) -> bool:
         """Flush what is journaled, stop the ingester, close. True when nothing was left behind."""
         flushed = self.flush(timeout)
         self._stop.set()
         self.journal.wake.set()
-        self._thread.join(timeout=5)
-        self._reader.save()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._ingester.reader.save()
+            if self._ingester.store is not None and self._ingester.store is not self.store:
+                self._ingester.store.close()
+        if self._child is not None:
+            self._child.terminate()
+            try:
+                self._child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
         self.journal.close()
         if flushed:
             shutil.rmtree(self.journal.directory, ignore_errors=True)

@@ -101,6 +101,10 @@ class JournalReader:
         self.segment, self.offset = self._load_checkpoint()
         self._saved_at = 0.0
 
+    def position_saved(self) -> tuple[int, int]:
+        """The last checkpoint written (by whichever process ingests this directory)."""
+        return self._load_checkpoint()
+
     def _load_checkpoint(self) -> tuple[int, int]:
         try:
             segment, offset = (self.directory / CHECKPOINT).read_text().split()

@@ -8,6 +8,7 @@ thinking and errors must come out of the SDK as they would from the real provide
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -41,12 +42,34 @@ TIME: Any = {
 HI: Any = [{"role": "user", "content": "hello there"}]
 
 
+_OPEN: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close every SDK client a test made (an unclosed one leaks a socket into a later test)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def opened(client: Any) -> Any:
+    _OPEN.append(client)
+    return client
+
+
 def openai_client(fake: FakeUpstream, label: str = "openai") -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{fake.url}/{label}/v1", api_key="sk-test", max_retries=0)
+    client: openai.OpenAI = opened(
+        openai.OpenAI(base_url=f"{fake.url}/{label}/v1", api_key="sk-test", max_retries=0)
+    )
+    return client
 
 
 def anthropic_client(fake: FakeUpstream, label: str = "anthropic") -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=f"{fake.url}/{label}", api_key="sk-ant-test", max_retries=0)
+    client: anthropic.Anthropic = opened(
+        anthropic.Anthropic(base_url=f"{fake.url}/{label}", api_key="sk-ant-test", max_retries=0)
+    )
+    return client
 
 
 # --- OpenAI ----------------------------------------------------------------------------------
@@ -120,12 +143,14 @@ def test_openai_async_and_azure_clients(fake: FakeUpstream) -> None:
         return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     assert asyncio.run(run()) == "fake openai answer to: hello there"
-    azure = openai.AzureOpenAI(
-        azure_endpoint=f"{fake.url}/azure",
-        api_version="2024-10-21",
-        api_key="az-key",
-        azure_deployment="my-gpt",
-        max_retries=0,
+    azure = opened(
+        openai.AzureOpenAI(
+            azure_endpoint=f"{fake.url}/azure",
+            api_version="2024-10-21",
+            api_key="az-key",
+            azure_deployment="my-gpt",
+            max_retries=0,
+        )
     )
     completion = azure.chat.completions.create(model="my-gpt", messages=HI)
     assert completion.choices[0].message.content == "fake azure answer to: hello there"
@@ -209,15 +234,17 @@ def test_anthropic_parallel_tools_async(fake: FakeUpstream) -> None:
 
 
 def test_anthropic_vertex_raw_predict(fake: FakeUpstream) -> None:
-    client = anthropic.AnthropicVertex(
-        region="europe-west1",
-        project_id="p",
-        access_token="ya29.test",
-        base_url=f"{fake.url}/vertex/v1",
-        max_retries=0,
+    client = opened(
+        anthropic.AnthropicVertex(
+            region="europe-west1",
+            project_id="p",
+            access_token="ya29.test",
+            base_url=f"{fake.url}/vertex/v1",
+            max_retries=0,
+        )
     )
     message = client.messages.create(model="claude-sonnet-4-5@20250929", max_tokens=50, messages=HI)
-    assert message.content[0].text == "fake vertex answer to: hello there"  # type: ignore[union-attr]
+    assert message.content[0].text == "fake vertex answer to: hello there"
     logged = fake.requests[-1]
     assert logged.path.endswith("/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict")
     assert "model" not in logged.body and logged.body["anthropic_version"]
@@ -244,7 +271,8 @@ def test_anthropic_faults(fake: FakeUpstream) -> None:
 
 def gemini_client(fake: FakeUpstream, label: str = "google") -> genai.Client:
     options = gtypes.HttpOptions(base_url=f"{fake.url}/{label}", api_version="v1beta", retry_options=None)
-    return genai.Client(api_key="AIza-test", http_options=options)
+    client: genai.Client = opened(genai.Client(api_key="AIza-test", http_options=options))
+    return client
 
 
 def test_gemini_answer_stream_and_function_call(fake: FakeUpstream) -> None:
@@ -292,13 +320,15 @@ def test_gemini_errors(fake: FakeUpstream) -> None:
 
 
 def bedrock_client(fake: FakeUpstream, label: str = "bedrock") -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        region_name="eu-central-1",
-        endpoint_url=f"{fake.url}/{label}",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=botocore.config.Config(retries={"total_max_attempts": 1}),
+    return opened(
+        boto3.client(
+            "bedrock-runtime",
+            region_name="eu-central-1",
+            endpoint_url=f"{fake.url}/{label}",
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            config=botocore.config.Config(retries={"total_max_attempts": 1}),
+        )
     )
 
 
