@@ -58,6 +58,14 @@ def opened(client: Any) -> Any:
     return client
 
 
+def drain(stream: Any) -> list[Any]:
+    """Read a stream to its end or its error, and close it either way (no socket left behind)."""
+    try:
+        return list(stream)
+    finally:
+        stream.close()
+
+
 def openai_client(fake: FakeUpstream, label: str = "openai") -> openai.OpenAI:
     client: openai.OpenAI = opened(
         openai.OpenAI(base_url=f"{fake.url}/{label}/v1", api_key="sk-test", max_retries=0)
@@ -177,10 +185,10 @@ def test_openai_faults_reach_the_sdk_as_its_own_errors(fake: FakeUpstream) -> No
         client.chat.completions.create(model="m", messages=[])
     fake.in_band_error()
     with pytest.raises(openai.APIError, match="server had an error"):
-        list(client.chat.completions.create(model="m", messages=HI, stream=True))
+        drain(client.chat.completions.create(model="m", messages=HI, stream=True))
     fake.cut_stream_after(3)
     with pytest.raises(openai.APIError):
-        list(client.chat.completions.create(model="m", messages=HI, stream=True))
+        drain(client.chat.completions.create(model="m", messages=HI, stream=True))
     assert client.chat.completions.create(model="m", messages=HI).choices[0].message.content
 
 
@@ -395,4 +403,4 @@ def test_bedrock_errors(fake: FakeUpstream) -> None:
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
     fake.in_band_error()
     with pytest.raises(botocore.exceptions.EventStreamError, match="serviceUnavailableException"):
-        list(client.converse_stream(modelId=MODEL, messages=messages)["stream"])
+        drain(client.converse_stream(modelId=MODEL, messages=messages)["stream"])

@@ -96,3 +96,17 @@ def test_a_key_revoked_on_one_instance_is_refused_by_the_other(
             break
         time.sleep(0.1)
     assert groups and groups[0]["requests"] == answered, "what the key was served is in the shared ledger"
+
+
+def test_with_redis_down_the_gateway_keeps_serving_and_says_so(fake: FakeUpstream, tmp_path: Path) -> None:
+    config = gateway_config(fake.url, state="redis://127.0.0.1:1/0", server={"master_key": MASTER})
+    gateway = start_gateway(tmp_path, config)
+    try:
+        key = create(gateway, name="limited", rpm=2)
+        away_from_a_minute_boundary()
+        assert [ask(gateway, key) for _ in range(3)] == [200, 200, 429], "limits still hold, per instance"
+        health = requests.get(gateway.url + "/healthz", timeout=5).json()
+        assert health["status"] == "degraded"
+        assert any("Redis unreachable" in line and "per instance" in line for line in health["degraded"])
+    finally:
+        gateway.stop()
