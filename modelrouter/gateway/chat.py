@@ -20,6 +20,7 @@ from modelrouter.catalog.prices import micro_usd
 from modelrouter.engine import Engine
 from modelrouter.errors import (
     AllAttemptsFailed,
+    BadRequest,
     Forbidden,
     ModelRouterError,
     NoOfferingMeetsPolicy,
@@ -69,6 +70,41 @@ class Trace:
     """What the request reserved of its key's limits (settled when it ends)."""
 
 
+CLIENT_ENDPOINT_FIELDS = frozenset(
+    {
+        "api_base",
+        "base_url",
+        "api_key",
+        "api_version",
+        "azure_endpoint",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "aws_region_name",
+        "vertex_credentials",
+        "vertex_project",
+        "extra_headers",
+        "headers",
+    }
+)
+"""Body fields some gateways honour to redirect or re-credential a call; here they are refused."""
+
+
+def refuse_client_endpoints(extra: Any, path: str = "") -> None:
+    """A caller cannot choose where the gateway sends requests or with which credentials."""
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            if isinstance(key, str) and key.lower() in CLIENT_ENDPOINT_FIELDS:
+                raise BadRequest(
+                    f"the body may not set {path}{key}: the gateway's config decides where requests go "
+                    "and with which credentials"
+                )
+            refuse_client_endpoints(value, f"{path}{key}.")
+    elif isinstance(extra, list):
+        for item in extra:
+            refuse_client_endpoints(item, path)
+
+
 class ChatHandler:
     """Serves the chat endpoints of every front door."""
 
@@ -104,6 +140,7 @@ class ChatHandler:
         trace.key_id = caller.key_id
         body = await read_body(receive, self.body_limit)
         request = trace.door.decode(body)
+        refuse_client_endpoints(request.extra)
         trace.requested_model = request.model
         trace.stream = request.stream
         trace.policy = self._policy(request, scope, caller)

@@ -135,13 +135,26 @@ class RedisState:
 
     RETRY_AFTER_FAILURE_S = 5.0
 
-    def __init__(self, url: str, *, timeout_s: float = 0.25) -> None:
+    MAX_CONNECTIONS = 16
+    """Per instance; a burst of requests queues for a connection rather than opening hundreds."""
+
+    def __init__(self, url: str, *, timeout_s: float = 0.5) -> None:
         import redis.asyncio as aioredis
 
         self.url = url
-        self._redis: Any = aioredis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, retry_on_timeout=False
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=self.MAX_CONNECTIONS,
+            timeout=timeout_s,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
         )
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # No retries: a slow Redis must not slow requests down; the fallback takes over instead.
+        self._pool: Any = pool
+        self._redis: Any = aioredis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
         self._admit = self._redis.register_script(_ADMIT)
         self._adjust = self._redis.register_script(_ADJUST)
         self._fallback = MemoryState()
@@ -189,6 +202,7 @@ class RedisState:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._redis.aclose()
+        await self._pool.aclose()
 
 
 def open_state(url: str) -> MemoryState | RedisState:

@@ -486,3 +486,22 @@ def test_tool_loop_streamed_from_both_doors_to_every_provider(
     ]
     final = ant(gateway).messages.create(model=model, max_tokens=200, tools=tools, messages=turns)
     assert final.content[0].text == f"fake {label} saw the tool result: sunny"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"api_base": "http://169.254.169.254/latest"},
+        {"base_url": "http://evil.example"},
+        {"litellm_params": {"nested": {"api_key": "sk-stolen"}}},
+        {"extra_headers": {"x-api-key": "k"}},
+    ],
+)
+def test_a_body_cannot_redirect_or_recredential_a_call(
+    gateway: RunningGateway, fake: FakeUpstream, extra: dict[str, Any]
+) -> None:
+    with pytest.raises(openai.BadRequestError, match="config decides where requests go"):
+        oai(gateway).chat.completions.create(model="gpt-5.2", messages=HI, extra_body=extra)
+    with pytest.raises(anthropic.BadRequestError, match="config decides where requests go"):
+        ant(gateway).messages.create(model="gpt-5.2", max_tokens=10, messages=HI, extra_body=extra)
+    assert fake.requests == []
