@@ -23,6 +23,7 @@ from modelrouter.gateway.admin import AdminAPI
 from modelrouter.gateway.asgi import Receive, Scope, Send, read_body, respond
 from modelrouter.gateway.auth import Gatekeeper
 from modelrouter.gateway.chat import JSON, ChatHandler
+from modelrouter.gateway.count_tokens import TokenCounter
 from modelrouter.gateway.doors import DOORS, OPENAI
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.transport import Transport
@@ -55,6 +56,7 @@ class Gateway:
     keys: KeyStore
 
     admin: AdminAPI
+    count_tokens: TokenCounter
 
     def __post_init__(self) -> None:
         self._routes: dict[tuple[str, str], Handler] = {
@@ -62,6 +64,7 @@ class Gateway:
             ("POST", "/v1/route"): self._route_route,
             ("GET", "/healthz"): self._healthz_route,
             ("GET", "/metrics"): self._metrics_route,
+            ("POST", "/v1/messages/count_tokens"): self.count_tokens,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,7 +190,17 @@ class Gateway:
         }
 
 
-_KNOWN = frozenset({"/v1/models", "/v1/route", "/healthz", "/metrics", "/admin/keys", "/admin/usage"})
+_KNOWN = frozenset(
+    {
+        "/v1/models",
+        "/v1/route",
+        "/healthz",
+        "/metrics",
+        "/admin/keys",
+        "/admin/usage",
+        "/v1/messages/count_tokens",
+    }
+)
 
 
 def build_gateway(
@@ -214,4 +227,5 @@ def build_gateway(
     forwarder = Forwarder(adapters, transport, health)
     chat = ChatHandler(engine, forwarder, ledger, metrics, gate, limiter)
     admin = AdminAPI(config, gate, keys)
-    return Gateway(engine, chat, transport, ledger, health, metrics, gate, keys, admin)
+    counter = TokenCounter(engine, dict(adapters), transport, gate, config.timeouts, chat.body_limit)
+    return Gateway(engine, chat, transport, ledger, health, metrics, gate, keys, admin, counter)

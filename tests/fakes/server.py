@@ -97,6 +97,7 @@ class FakeUpstream:
 
     async def _serve(self) -> None:
         app = web.Application(client_max_size=64 << 20)
+        app.router.add_post(r"/{prefix:.*}/v1/messages/count_tokens", self._count_tokens)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -226,6 +227,25 @@ class FakeUpstream:
         except asyncio.CancelledError:
             logged.outcome = "aborted"
             raise
+
+    async def _count_tokens(self, request: web.Request) -> web.Response:
+        """Anthropic's counting endpoint: the plan's input tokens, with Anthropic's own checks."""
+        label = request.path.strip("/").split("/", 1)[0]
+        body = await request.json()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self._lock:
+            self.requests.append(
+                Logged(label, "anthropic_count_tokens", "POST", request.path, {}, headers, body, time.time())
+            )
+        if not anthropic_wire.authorized(headers):
+            return _error(anthropic_wire, 401, "missing or invalid credentials")
+        extra = set(body) - {"model", "messages", "system", "tools", "tool_choice", "thinking"}
+        if extra or not body.get("messages"):
+            return _error(
+                anthropic_wire, 400, f"{sorted(extra)[0] if extra else 'messages'}: not permitted here"
+            )
+        plan = plan_for(anthropic_wire.ask(body, request.path), label)
+        return web.json_response({"input_tokens": plan.input_tokens})
 
     async def _stream(
         self, request: web.Request, wire: ModuleType, label: str, chunks: list[bytes], logged: Logged

@@ -505,3 +505,20 @@ def test_a_body_cannot_redirect_or_recredential_a_call(
     with pytest.raises(anthropic.BadRequestError, match="config decides where requests go"):
         ant(gateway).messages.create(model="gpt-5.2", max_tokens=10, messages=HI, extra_body=extra)
     assert fake.requests == []
+
+
+def test_count_tokens_asks_anthropic_or_says_it_estimates(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    counted = ant(gateway).messages.with_raw_response.count_tokens(
+        model="claude-sonnet-5.5@anthropic", messages=HI
+    )
+    assert counted.headers["x-modelrouter-token-count"] == "provider"
+    assert counted.parse().input_tokens == 12  # the fake's count for "hello there"
+    [logged] = fake.requests
+    assert logged.protocol == "anthropic_count_tokens" and set(logged.body) == {"model", "messages"}
+    estimated = ant(gateway).messages.with_raw_response.count_tokens(model="gpt-5.2", messages=HI)
+    assert estimated.headers["x-modelrouter-token-count"] == "estimated"
+    assert 0 < estimated.parse().input_tokens < 50
+    with pytest.raises(anthropic.NotFoundError):
+        ant(gateway).messages.count_tokens(model="no-such-model", messages=HI)
