@@ -27,6 +27,7 @@ from modelrouter.errors import (
     UpstreamError,
     UpstreamOverloaded,
 )
+from modelrouter.gateway.affinity import Affinity
 from modelrouter.gateway.asgi import Receive, Scope, Send, header, read_body, respond, start, watch_disconnect
 from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.doors import Door
@@ -68,6 +69,9 @@ class Trace:
     key_id: str | None = None
     admission: Admission | None = None
     """What the request reserved of its key's limits (settled when it ends)."""
+    conversation: str | None = None
+    affinity: str = ""
+    affinity_offering: str | None = None
 
 
 CLIENT_ENDPOINT_FIELDS = frozenset(
@@ -121,6 +125,7 @@ class ChatHandler:
         self.gate = gate
         self.limiter = limiter
         self._settling: set[asyncio.Task[None]] = set()
+        self.affinity = Affinity()
         self.forwarder = forwarder
         self.ledger = ledger
         self.metrics = metrics
@@ -150,6 +155,12 @@ class ChatHandler:
         decisions = self._decide(request, trace.policy, needs)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
+        trace.conversation = Affinity.conversation(
+            request, caller.key_id, header(scope, b"x-modelrouter-session")
+        )
+        placement = self.affinity.place(trace.conversation, entries, self.forwarder.health.available)
+        entries, trace.affinity = placement.entries, placement.note
+        trace.affinity_offering = entries[0].id if placement.note == "kept" else None
         if caller.key is not None:
             trace.admission = await self.limiter.admit(
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens
@@ -321,7 +332,14 @@ class ChatHandler:
         body = encoder.encode(ir.StreamError(kind=kind, message=message, status=502))
         await send({"type": "http.response.body", "body": body, "more_body": True})
 
+    def _answered_by(self, trace: Trace, entry: Entry) -> None:
+        """The answering offering now holds the conversation's cache."""
+        if trace.affinity == "kept" and entry.id != trace.affinity_offering:
+            trace.affinity = f"moved: {trace.affinity_offering} failed"
+        self.affinity.remember(trace.conversation, entry.id)
+
     def _route_headers(self, trace: Trace, entry: Entry) -> list[tuple[str, str]]:
+        self._answered_by(trace, entry)
         headers = [
             ("x-request-id", trace.request_id),
             ("x-modelrouter-provider", entry.provider.id),
@@ -334,6 +352,8 @@ class ChatHandler:
             headers.append(
                 ("x-modelrouter-substituted", f"{decision.substituted_from} -> {decision.model.id}")
             )
+        if trace.affinity:
+            headers.append(("x-modelrouter-affinity", trace.affinity))
         return headers
 
     async def _error(self, send: Send, trace: Trace, exc: ModelRouterError) -> None:
@@ -365,6 +385,7 @@ class ChatHandler:
                 created_at=trace.created_at,
                 updated_at=now_iso(),
                 key_id=trace.key_id,
+                affinity=trace.affinity or None,
                 client_protocol=trace.door.protocol,
                 stream=trace.stream,
                 requested_model=trace.requested_model,

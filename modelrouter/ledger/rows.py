@@ -48,6 +48,7 @@ REQUEST_COLUMNS: Final = (
     "ttft_ms",
     "error",
     "instance_id",
+    "affinity",
     "version",
 )
 ATTEMPT_COLUMNS: Final = (

@@ -522,3 +522,48 @@ def test_count_tokens_asks_anthropic_or_says_it_estimates(
     assert 0 < estimated.parse().input_tokens < 50
     with pytest.raises(anthropic.NotFoundError):
         ant(gateway).messages.count_tokens(model="no-such-model", messages=HI)
+
+
+def test_a_conversation_stays_where_its_prompt_cache_is(gateway: RunningGateway, fake: FakeUpstream) -> None:
+    client = oai(gateway)
+    turns: Any = [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "first question"},
+    ]
+    fake.fail_next(1, status=503, label="openai")
+    first = client.chat.completions.with_raw_response.create(model="gpt-5.2", messages=turns)
+    assert first.headers["x-modelrouter-provider"] == "azure"  # openai failed once: azure now holds the cache
+    turns += [
+        {"role": "assistant", "content": first.parse().choices[0].message.content},
+        {"role": "user", "content": "and?"},
+    ]
+    second = client.chat.completions.with_raw_response.create(model="gpt-5.2", messages=turns)
+    assert (second.headers["x-modelrouter-provider"], second.headers["x-modelrouter-affinity"]) == (
+        "azure",
+        "kept",
+    )
+    fake.fail_next(1, status=503, label="azure")
+    turns += [{"role": "assistant", "content": "ok"}, {"role": "user", "content": "again?"}]
+    third = client.chat.completions.with_raw_response.create(model="gpt-5.2", messages=turns)
+    assert third.headers["x-modelrouter-provider"] == "openai"
+    assert third.headers["x-modelrouter-affinity"] == "moved: gpt-5.2@azure failed"
+    assert (
+        final_request_row(gateway, third.headers["x-request-id"], "affinity")[1]
+        == "moved: gpt-5.2@azure failed"
+    )
+    other = client.chat.completions.with_raw_response.create(
+        model="gpt-5.2", messages=[{"role": "user", "content": "a different conversation"}, *turns[2:4]]
+    )
+    assert (
+        other.headers["x-modelrouter-affinity"] == "new"
+        and other.headers["x-modelrouter-provider"] == "openai"
+    )
+    session = {"x-modelrouter-session": "s-1"}
+    one = client.chat.completions.with_raw_response.create(
+        model="gpt-5.2", messages=HI, extra_headers=session
+    )
+    assert one.headers["x-modelrouter-affinity"] == "new"
+    two = client.chat.completions.with_raw_response.create(
+        model="gpt-5.2", messages=HI, extra_headers=session
+    )
+    assert two.headers["x-modelrouter-affinity"] == "kept"
