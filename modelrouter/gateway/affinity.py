@@ -8,7 +8,9 @@ in the ledger (`affinity` column: `kept`, `moved: REASON` or `new`).
 
 A conversation is named by the `x-modelrouter-session` header when the client sends one,
 else by a hash of what stays fixed across its turns: the key, the requested model, the
-system prompt and the first user turn. Memory is per process (bounded, with the cache TTL).
+system prompt and the first user turn. Every answer is remembered; placement applies to later
+turns (or any request with a session), so a one-off prompt routes by the policy alone.
+Memory is per process (bounded, with the cache TTL).
 """
 
 from __future__ import annotations

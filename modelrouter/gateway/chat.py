@@ -155,12 +155,12 @@ class ChatHandler:
         decisions = self._decide(request, trace.policy, needs)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
-        trace.conversation = Affinity.conversation(
-            request, caller.key_id, header(scope, b"x-modelrouter-session")
-        )
-        placement = self.affinity.place(trace.conversation, entries, self.forwarder.health.available)
-        entries, trace.affinity = placement.entries, placement.note
-        trace.affinity_offering = entries[0].id if placement.note == "kept" else None
+        session = header(scope, b"x-modelrouter-session")
+        trace.conversation = Affinity.conversation(request, caller.key_id, session)
+        if session or len(request.messages) > 1:  # a later turn: its cache is somewhere already
+            placement = self.affinity.place(trace.conversation, entries, self.forwarder.health.available)
+            entries, trace.affinity = placement.entries, placement.note
+            trace.affinity_offering = entries[0].id if placement.note == "kept" else None
         if caller.key is not None:
             trace.admission = await self.limiter.admit(
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens

@@ -1,9 +1,10 @@
 """`POST /v1/messages/count_tokens`: what Claude Code asks before it sends a long prompt.
 
 The body is an Anthropic Messages request (without `max_tokens`). The model is routed as a
-chat request would be; when the first ready offering belongs to Anthropic, its own counting
-endpoint answers (exact, free). Otherwise the answer is the gateway's estimate of the prompt
-(the same one routing uses for context fit), and the response says so in
+chat request would be; when the first ready offering's adapter has a counting endpoint
+(`count_tokens_url`: Anthropic's), that answers (exact, free). Otherwise the answer is the
+gateway's estimate of the prompt (the one routing uses for context fit), and the response says
+so in
 `x-modelrouter-token-count: estimated`. Errors come in Anthropic's shape.
 """
 
@@ -66,8 +67,9 @@ class TokenCounter:
             )
             decision = self.engine.router.route(request.model, policy, needs_of(request))
             for entry in decision.attempt_order[:1]:
-                if entry.provider.id == "anthropic":
-                    counted = await self._ask_anthropic(entry, request)
+                url = getattr(self.providers[entry.provider.id], "count_tokens_url", lambda _: None)(entry)
+                if url is not None and entry.protocol == "anthropic_messages":
+                    counted = await self._ask(entry, request, url)
                     if counted is not None:
                         await respond(send, 200, counted, [JSON, ("x-modelrouter-token-count", "provider")])
                         return
@@ -86,14 +88,14 @@ class TokenCounter:
         data.setdefault("max_tokens", 1)  # counting takes none; the Messages decoder wants one
         return ANTHROPIC.decode(orjson.dumps(data))
 
-    async def _ask_anthropic(self, entry: Entry, request: Request) -> bytes | None:
-        """Anthropic's own count, or None when it could not be had (the estimate stands in)."""
+    async def _ask(self, entry: Entry, request: Request, url: str) -> bytes | None:
+        """The provider's own count, or None when it could not be had (the estimate stands in)."""
         adapter = self.providers[entry.provider.id]
         try:
             encoded: dict[str, Any] = orjson.loads(adapter.encode(request, entry))
             body = orjson.dumps({k: v for k, v in encoded.items() if k in COUNT_FIELDS})
             call = await adapter.authorize(adapter.prepare(entry, body, stream=False))
-            call.url = call.url.rsplit("/v1/messages", 1)[0] + "/v1/messages/count_tokens"
+            call.url = url
             loop = asyncio.get_running_loop()
             deadlines = Deadlines(
                 connect=self.timeouts.connect,
@@ -109,6 +111,6 @@ class TokenCounter:
             if upstream.status != 200 or not isinstance(orjson.loads(answer).get("input_tokens"), int):
                 raise ValueError(f"status {upstream.status}")
         except (ModelRouterError, ValueError, orjson.JSONDecodeError, AttributeError) as exc:
-            log.info("anthropic token count unavailable (%s); answering with the estimate", exc)
+            log.info("%s token count unavailable (%s); answering with the estimate", entry.provider.id, exc)
             return None
         return answer

@@ -157,6 +157,10 @@ class Provider:
             headers.update({str(k).lower(): str(v) for k, v in extra.items()})
         return headers
 
+    def count_tokens_url(self, entry: Entry) -> str | None:
+        """The provider's own token-counting endpoint for this offering, if it has one."""
+        return None
+
     def prepare(self, entry: Entry, body: bytes, *, stream: bool) -> UpstreamCall:
         """URL and headers for this offering; `authorize` adds the credentials."""
         return UpstreamCall(

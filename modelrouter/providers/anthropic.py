@@ -39,6 +39,10 @@ class Anthropic(Provider):
         return self.base_url(entry) + "/v1/messages"
 
     @override
+    def count_tokens_url(self, entry: Entry) -> str | None:
+        return self.base_url(entry) + "/v1/messages/count_tokens"
+
+    @override
     def headers(self, entry: Entry, *, stream: bool) -> dict[str, str]:
         headers = super().headers(entry, stream=stream)
         headers["anthropic-version"] = API_VERSION
