@@ -4,8 +4,7 @@ The body is an Anthropic Messages request (without `max_tokens`). The model is r
 chat request would be; when the first ready offering's adapter has a counting endpoint
 (`count_tokens_url`: Anthropic's), that answers (exact, free). Otherwise the answer is the
 gateway's estimate of the prompt (the one routing uses for context fit), and the response says
-so in
-`x-modelrouter-token-count: estimated`. Errors come in Anthropic's shape.
+so in `x-modelrouter-token-count: estimated`. Errors come in Anthropic's shape.
 """
 
 from __future__ import annotations
