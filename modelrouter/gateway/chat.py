@@ -146,6 +146,7 @@ class ChatHandler:
         body = await read_body(receive, self.body_limit)
         request = trace.door.decode(body)
         refuse_client_endpoints(request.extra)
+        trace.door.header_fields(scope, request)
         trace.requested_model = request.model
         trace.stream = request.stream
         trace.policy = self._policy(request, scope, caller)

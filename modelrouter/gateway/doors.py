@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from typing_extensions import override
 
 from modelrouter import ir
+from modelrouter.gateway.asgi import Scope, header
 from modelrouter.protocols import anthropic_messages, openai_chat
 
 __all__ = ["ANTHROPIC", "DOORS", "OPENAI", "Door"]
@@ -29,6 +30,9 @@ class Door:
         """The client's request as IR (raises `BadRequest`)."""
         request: ir.Request = self.codec.decode_request(body)
         return request
+
+    def header_fields(self, scope: Scope, request: ir.Request) -> None:
+        """Carry request headers that mean something to this protocol into the IR (none here)."""
 
     def encode_response(self, response: ir.Response, provider: str) -> bytes:
         """A complete answer in this protocol."""
@@ -75,6 +79,17 @@ class AnthropicDoor(Door):
 
     def __init__(self) -> None:
         self.codec = anthropic_messages
+
+    @override
+    def header_fields(self, scope: Scope, request: ir.Request) -> None:
+        """`anthropic-beta` travels on as `extra["anthropic_beta"]`.
+
+        It becomes a header to Anthropic, a body field on Vertex and Bedrock, and is dropped for
+        providers that have no such thing.
+        """
+        betas = header(scope, b"anthropic-beta")
+        if betas:
+            request.extra["anthropic_beta"] = [b.strip() for b in betas.split(",") if b.strip()]
 
 
 OPENAI = OpenAIDoor()

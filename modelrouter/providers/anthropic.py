@@ -9,12 +9,13 @@ output when the catalog knows it.
 
 from __future__ import annotations
 
+import orjson
 from typing_extensions import override
 
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
 from modelrouter.protocols.anthropic_messages import API_VERSION, DEFAULT_MAX_TOKENS
-from modelrouter.providers import Provider
+from modelrouter.providers import Provider, UpstreamCall
 
 __all__ = ["ADAPTER", "Anthropic"]
 
@@ -37,6 +38,18 @@ class Anthropic(Provider):
     @override
     def url(self, entry: Entry, *, stream: bool) -> str:
         return self.base_url(entry) + "/v1/messages"
+
+    @override
+    def prepare(self, entry: Entry, body: bytes, *, stream: bool) -> UpstreamCall:
+        """Betas a client asked for go in the `anthropic-beta` header, not the body."""
+        call = super().prepare(entry, body, stream=stream)
+        if b'"anthropic_beta"' in body:
+            data = orjson.loads(body)
+            betas = data.pop("anthropic_beta", None)
+            if isinstance(betas, list) and betas:
+                call.headers["anthropic-beta"] = ",".join(str(b) for b in betas)
+            call.body = orjson.dumps(data)
+        return call
 
     @override
     def count_tokens_url(self, entry: Entry) -> str | None:

@@ -567,3 +567,25 @@ def test_a_conversation_stays_where_its_prompt_cache_is(gateway: RunningGateway,
         model="gpt-5.2", messages=HI, extra_headers=session
     )
     assert two.headers["x-modelrouter-affinity"] == "kept"
+
+
+def test_anthropic_beta_reaches_providers_that_understand_it(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    beta = {"anthropic-beta": "context-1m-2025-08-07, interleaved-thinking-2025-05-14"}
+    wanted = ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]
+    for model in (
+        "claude-sonnet-5.5@anthropic",
+        "claude-sonnet-4.5@vertex:europe-west1",
+        "claude-sonnet-4.5@bedrock:eu",
+        "gpt-5.2@openai",
+    ):
+        ant(gateway).messages.create(model=model, max_tokens=20, messages=HI, extra_headers=beta)
+    anthropic_call, vertex_call, bedrock_call, openai_call = fake.requests
+    assert (
+        anthropic_call.headers["anthropic-beta"] == ",".join(wanted)
+        and "anthropic_beta" not in anthropic_call.body
+    )
+    assert vertex_call.body["anthropic_beta"] == wanted
+    assert bedrock_call.body["additionalModelRequestFields"]["anthropic_beta"] == wanted
+    assert "anthropic-beta" not in openai_call.headers and "anthropic_beta" not in openai_call.body

@@ -26,7 +26,8 @@ Rules (what maps to what, what is dropped, what is refused):
   unsigned reasoning, are dropped (Bedrock rejects signatures it did not make). For Claude
   models (`anthropic.` in the model id) thinking goes in `additionalModelRequestFields`: a
   budget -> `{"type": "enabled", "budget_tokens"}`, enabled without budget -> `{"type":
-  "adaptive"}`; `top_k` goes there too. Other models get neither (dropped).
+  "adaptive"}`; `top_k` and the Anthropic client's `anthropic-beta` list (`anthropic_beta`) go
+  there too. Other models get none of these (dropped).
 * Generation. `max_tokens`, `temperature`, `top_p`, `stop` -> `inferenceConfig`. `json_schema`
   -> `outputConfig.textFormat` (the schema as a JSON string, with its name); `json_object`, `seed`
   and `user` have no Converse form and are dropped.

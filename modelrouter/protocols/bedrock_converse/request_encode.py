@@ -203,6 +203,9 @@ def _additional(request: ir.Request, model: str) -> dict[str, Any]:
             fields["thinking"] = {"type": "adaptive"}
     if request.top_k is not None:
         fields["top_k"] = request.top_k
+    betas = request.extra.get("anthropic_beta")
+    if isinstance(betas, list) and betas:
+        fields["anthropic_beta"] = [str(b) for b in betas]
     return fields
 
 
