@@ -14,7 +14,7 @@ from typing_extensions import override
 
 from modelrouter import ir
 from modelrouter.gateway.asgi import Scope, header
-from modelrouter.protocols import anthropic_messages, openai_chat
+from modelrouter.protocols import anthropic_messages, openai_chat, openai_responses
 
 __all__ = ["ANTHROPIC", "DOORS", "OPENAI", "Door"]
 
@@ -92,6 +92,21 @@ class AnthropicDoor(Door):
             request.extra["anthropic_beta"] = [b.strip() for b in betas.split(",") if b.strip()]
 
 
+class ResponsesDoor(Door):
+    """`POST /v1/responses`: the OpenAI Responses API (Codex CLI and the newer OpenAI SDKs)."""
+
+    protocol = "openai_responses"
+    path = "/v1/responses"
+
+    def __init__(self) -> None:
+        self.codec = openai_responses
+
+    @override
+    def encode_response(self, response: ir.Response, provider: str) -> bytes:
+        return openai_responses.encode_response(response, provider=provider)
+
+
 OPENAI = OpenAIDoor()
 ANTHROPIC = AnthropicDoor()
-DOORS: dict[str, Door] = {door.path: door for door in (OPENAI, ANTHROPIC)}
+RESPONSES = ResponsesDoor()
+DOORS: dict[str, Door] = {door.path: door for door in (OPENAI, ANTHROPIC, RESPONSES)}
