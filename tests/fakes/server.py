@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes import anthropic_wire, bedrock_wire, gemini_wire, openai_wire
-from tests.fakes.plan import plan_for
+from tests.fakes.plan import Plan, plan_for
 
 __all__ = ["FakeUpstream", "Logged"]
 
@@ -159,6 +159,10 @@ class FakeUpstream:
         """A 200 whose body does not parse as the protocol."""
         self._add(Fault("malformed", label, n))
 
+    def answer_without_tools(self, label: str | None = None) -> None:
+        """Answer in text even when tools are offered (an agent's loop then ends at once)."""
+        self._add(Fault("no_tools", label, None))
+
     def reset(self) -> None:
         """Forget faults and logged requests."""
         with self._lock:
@@ -212,7 +216,7 @@ class FakeUpstream:
             return _error(wire, 400, problem)
         streaming = _is_stream(wire, path, body)
         request_id = f"fake{next(self._ids):06d}"
-        plan = plan_for(wire.ask(body, path), label)
+        plan = self._plan(wire, body, path, label)
         if self._take("malformed", label) is not None:
             content_type = STREAM_TYPES[wire.PROTOCOL] if streaming else "application/json"
             return web.Response(body=b'{"this is": not json', headers={"content-type": content_type})
@@ -227,6 +231,12 @@ class FakeUpstream:
         except asyncio.CancelledError:
             logged.outcome = "aborted"
             raise
+
+    def _plan(self, wire: ModuleType, body: Any, path: str, label: str) -> Plan:
+        ask = wire.ask(body, path)
+        if self._take("no_tools", label) is not None:
+            ask.tools_allowed = False
+        return plan_for(ask, label)
 
     async def _count_tokens(self, request: web.Request) -> web.Response:
         """Anthropic's counting endpoint: the plan's input tokens, with Anthropic's own checks."""

@@ -341,10 +341,6 @@ def test_relayed_thinking_with_an_empty_signature_loses_its_origin() -> None:
             ),
             "messages.0.content.0.input: expected an object, got list",
         ),
-        (
-            body(messages=[{"role": "user", "content": "a"}, {"role": "system", "content": "late"}]),
-            "messages.1.role: a system message after the conversation started cannot be translated",
-        ),
         (body(system=[{"type": "image"}]), "system.0.type: system blocks must be of type 'text'"),
         (body(tool_choice={"type": "sometimes"}), "tool_choice.type: expected auto, any, none or tool"),
         (body(tool_choice={"type": "tool"}), "tool_choice.name: field required"),
@@ -440,3 +436,18 @@ def test_what_the_anthropic_sdk_sends_decodes() -> None:
     resent["messages"][0]["content"] = resent["messages"][0]["content"][0]["text"]  # the SDK sent a string
     sent["messages"][2]["content"][0]["is_error"] = False  # the encoder always states is_error
     assert resent == sent | {"stream": False}
+
+
+def test_a_system_message_anywhere_joins_the_system_prompt() -> None:
+    request = am.decode_request(
+        body(
+            system="first",
+            messages=[
+                {"role": "user", "content": "a"},
+                {"role": "system", "content": [{"type": "text", "text": "late"}]},
+                {"role": "user", "content": "b"},
+            ],
+        )
+    )
+    assert [p.text for p in request.system] == ["first", "late"]
+    assert [[p.text for p in m.content] for m in request.messages] == [["a", "b"]]  # type: ignore[union-attr]

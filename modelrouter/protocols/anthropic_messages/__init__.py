@@ -25,7 +25,8 @@ Rules where the two sides differ (what is dropped, what is refused):
   blocks (empty or whitespace only) are dropped when encoding, as the API rejects them, and so
   are turns left empty. Tool-call ids are sent in the alphabet the API accepts
   (`[A-Za-z0-9_-]`, other characters become `_`, the same way in `tool_use` and `tool_result`). A
-  `{"role": "system"}` message before the first turn joins `system`; a later one is refused.
+  `{"role": "system"}` message anywhere in `messages` (as Claude Code 2.x sends them) joins
+  `system`, as OpenAI's codec does with system and developer messages; its position is not kept.
   Unknown content block types (server-tool blocks, search results, container uploads) are
   refused in requests and skipped in answers, with their stream deltas; citations are dropped.
 * Media. Images travel as base64 (media type sniffed from the bytes when the IR lacks it) or

@@ -264,12 +264,7 @@ def _messages(raw: object, system: list[ir.TextPart]) -> list[ir.Message]:
         at = f"messages.{i}"
         message = _object(message, at)
         role = message.get("role")
-        if role == "system":
-            if messages:
-                raise BadRequest(
-                    f"{at}.role: a system message after the conversation started cannot be translated; "
-                    "put its text in the top-level `system`"
-                )
+        if role == "system":  # anywhere in `messages` (SDK 2.x): its text joins the system prompt
             system.extend(_system(message.get("content"), f"{at}.content"))
             continue
         if role not in _ROLES:
