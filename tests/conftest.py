@@ -9,10 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from modelrouter.config import Config, parse_config
 from modelrouter.engine import Engine
 from tests.fakes import FakeUpstream
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+"""CI explores the same examples on every run (a landing never hangs on a lucky draw); local runs
+keep exploring new ones, and print how to replay what they find."""
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 """The instant the bundled catalog was last reviewed; tests route 'as of' it."""
