@@ -65,9 +65,22 @@ def test_a_function_call_loop(client: openai.OpenAI, fake: FakeUpstream, label: 
 def test_what_the_gateway_cannot_do_is_a_clear_400(client: openai.OpenAI, fake: FakeUpstream) -> None:
     with pytest.raises(openai.BadRequestError, match="send the whole conversation"):
         client.responses.create(model="gpt-5.2", input="hi", previous_response_id="resp_123")
-    with pytest.raises(openai.BadRequestError, match="built-in tool 'web_search'"):
-        client.responses.create(model="gpt-5.2", input="hi", tools=[{"type": "web_search"}])
+    with pytest.raises(openai.BadRequestError, match="tool type 'teleport' is not supported"):
+        teleport: Any = [{"type": "teleport"}]
+        client.responses.create(model="gpt-5.2", input="hi", tools=teleport)
     assert fake.requests == []
+
+
+def test_codex_style_tools_namespaces_flattened_built_ins_dropped(
+    client: openai.OpenAI, fake: FakeUpstream
+) -> None:
+    tools: Any = [
+        {"type": "web_search", "external_web_access": False},
+        {"type": "namespace", "name": "agents", "description": "sub-agents", "tools": [WEATHER]},
+    ]
+    answer = client.responses.create(model="claude-sonnet-5.5@anthropic", input="weather?", tools=tools)
+    assert [item.type for item in answer.output] == ["function_call"]
+    assert [t["name"] for t in fake.requests[-1].body["tools"]] == ["get_weather"]
 
 
 def test_a_stream_cut_mid_way_fails_honestly(client: openai.OpenAI, fake: FakeUpstream) -> None:

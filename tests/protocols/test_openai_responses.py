@@ -73,7 +73,7 @@ def test_input_items_become_turns() -> None:
         ({"input": "x", "previous_response_id": "resp_1"}, "previous_response_id"),
         ({"input": "x", "background": True}, "background"),
         ({"input": [{"type": "web_search_call"}]}, "not supported"),
-        ({"input": "x", "tools": [{"type": "file_search"}]}, "built-in tool"),
+        ({"input": "x", "tools": [{"type": "teleport"}]}, "not supported"),
         ({"input": "x", "max_output_tokens": "lots"}, "integer"),
         ({"input": 3}, "input"),
         ({"input": [{"role": "tool", "content": "x"}]}, "role"),

@@ -9,12 +9,17 @@ Rules:
   string or a list of items: messages (input_text, output_text, input_image by URL or data URL,
   input_file by data or URL), `function_call`, `function_call_output`, `reasoning` (its summary
   text; its encrypted content only means something to OpenAI and is dropped by other targets).
-  Consecutive items of one role are one turn. Other item types, `file_id` references and
-  built-in tools are refused (400).
+  Consecutive items of one role are one turn. Other item types and `file_id` references are
+  refused (400).
+* Tools. Function tools, also inside a `namespace` group (Codex sends those), become
+  `ToolSpec`s; tools OpenAI runs itself (web_search, file_search, code_interpreter,
+  image_generation, local_shell, computer_use, mcp) cannot run at another provider and are
+  dropped, so the model sees the rest; unknown tool types are refused.
 * State. The gateway stores no responses: `previous_response_id` and `background` are refused
   with a message that says to send the whole input; `store`, `include`, `truncation`,
-  `metadata`, `service_tier`, `prompt_cache_key` and `safety_identifier` are accepted and ignored.
-* Options. Function tools -> `ToolSpec`; `tool_choice` and `parallel_tool_calls` -> `ToolChoice`;
+  `metadata`, `service_tier`, `prompt_cache_key`, `safety_identifier` and `client_metadata`
+  are accepted and ignored.
+* Options. `tool_choice` and `parallel_tool_calls` -> `ToolChoice`;
   `text.format` json_schema / json_object -> `ResponseFormat`; `reasoning.effort` (none turns
   thinking off) and `reasoning.summary` (asks for thoughts) -> `ReasoningConfig`;
   `max_output_tokens`, `temperature`, `top_p`, `user` as they are.

@@ -140,16 +140,41 @@ class _Turns:
             raise BadRequest(f"input[{i}]: item type {kind!r} is not supported through the gateway")
 
 
+BUILT_IN_TOOLS: Final = frozenset(
+    {
+        "web_search",
+        "web_search_preview",
+        "file_search",
+        "code_interpreter",
+        "image_generation",
+        "local_shell",
+        "computer_use_preview",
+        "mcp",
+    }
+)
+"""Tools OpenAI runs itself; no other provider can, so they are dropped (the model sees the rest)."""
+
+
+def _function_tools(raw: Any, where: str) -> list[dict[str, Any]]:
+    """Function tools, with a `namespace`'s function tools taken out of their group."""
+    found: list[dict[str, Any]] = []
+    for i, tool in enumerate(raw or []):
+        tool = _object(tool, f"{where}[{i}]")
+        kind = tool.get("type")
+        if kind == "function":
+            found.append(tool)
+        elif kind == "namespace":
+            found += _function_tools(tool.get("tools"), f"{where}[{i}].tools")
+        elif kind not in BUILT_IN_TOOLS:
+            raise BadRequest(f"{where}[{i}]: tool type {kind!r} is not supported; use function tools")
+    return found
+
+
 def _tools(raw: Any) -> list[ir.ToolSpec]:
     tools = []
-    for i, tool in enumerate(raw or []):
-        tool = _object(tool, f"tools[{i}]")
-        if tool.get("type") != "function":
-            raise BadRequest(
-                f"tools[{i}]: built-in tool {tool.get('type')!r} is not supported; use function tools"
-            )
+    for tool in _function_tools(raw, "tools"):
         if not isinstance(tool.get("name"), str):
-            raise BadRequest(f"tools[{i}]: a function tool needs a name")
+            raise BadRequest("tools: a function tool needs a name")
         parameters = tool.get("parameters") or {"type": "object", "properties": {}}
         tools.append(
             ir.ToolSpec(
