@@ -246,10 +246,29 @@ class PostgresStore:
             self._reads.close()
 
 
+def _pg_safe(value: Any) -> Any:
+    """A value PostgreSQL accepts: text and jsonb refuse NUL, so NUL becomes U+FFFD.
+
+    A caller's NUL (in a model name, say) must not make a row that can never be written and
+    would hold up every row after it.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_pg_safe(k): _pg_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pg_safe(v) for v in value]
+    return value
+
+
 def _pg_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
     from psycopg.types.json import Jsonb
 
-    return tuple(Jsonb(row[c]) if c == "policy" and row.get(c) is not None else row.get(c) for c in columns)
+    values = []
+    for column in columns:
+        value = _pg_safe(row.get(column))
+        values.append(Jsonb(value) if column == "policy" and value is not None else value)
+    return tuple(values)
 
 
 def _statements(sql: str) -> Iterable[str]:

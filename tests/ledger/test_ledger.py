@@ -284,3 +284,16 @@ def test_a_dead_processs_unfinished_requests_are_interrupted_at_once(store_url: 
         }, "both the ingested and the still-journaled unfinished requests, without waiting for a deadline"
     finally:
         ledger.close()
+
+
+def test_a_nul_in_a_callers_text_never_blocks_the_ledger(store_url: str, tmp_path: Path) -> None:
+    ledger = Ledger(store_url, journal_root=tmp_path / "journal")
+    try:
+        ledger.record_request(
+            finished("nul", error="unknown model 'gpt\x00x'", policy={"residency": ["E\x00U"]})
+        )
+        ledger.record_request(finished("after"))
+        stored = {str(r[0]): r[1] for r in rows(ledger, "SELECT request_id, error FROM requests")}
+        assert stored["after"] is None and "gpt" in str(stored["nul"]) and "x'" in str(stored["nul"])
+    finally:
+        ledger.close()
