@@ -82,6 +82,13 @@ class ModelRouterError(Exception):
         self.offering = offering
 
 
+class InternalError(ModelRouterError):
+    """The gateway itself failed (a bug); the caller gets a 500 in its dialect, the log the traceback."""
+
+    status = 500
+    kind = "internal_error"
+
+
 class ConfigError(ModelRouterError):
     """The config file or catalog data is invalid; raised at start, never per request."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from modelrouter.errors import (
     AllAttemptsFailed,
     BadRequest,
     Forbidden,
+    InternalError,
     ModelRouterError,
     NoOfferingMeetsPolicy,
     UpstreamError,
@@ -43,6 +45,8 @@ from modelrouter.routing.policy import Policy
 from modelrouter.routing.select import Decision, Needs
 
 __all__ = ["ChatHandler"]
+
+log = logging.getLogger(__name__)
 
 JSON = ("content-type", "application/json")
 SHUTDOWN_MESSAGE = "the gateway shut down before the answer was complete; send the request again"
@@ -94,19 +98,24 @@ CLIENT_ENDPOINT_FIELDS = frozenset(
 """Body fields some gateways honour to redirect or re-credential a call; here they are refused."""
 
 
-def refuse_client_endpoints(extra: Any, path: str = "") -> None:
-    """A caller cannot choose where the gateway sends requests or with which credentials."""
-    if isinstance(extra, dict):
-        for key, value in extra.items():
-            if isinstance(key, str) and key.lower() in CLIENT_ENDPOINT_FIELDS:
-                raise BadRequest(
-                    f"the body may not set {path}{key}: the gateway's config decides where requests go "
-                    "and with which credentials"
-                )
-            refuse_client_endpoints(value, f"{path}{key}.")
-    elif isinstance(extra, list):
-        for item in extra:
-            refuse_client_endpoints(item, path)
+def refuse_client_endpoints(extra: Any) -> None:
+    """A caller cannot choose where the gateway sends requests or with which credentials.
+
+    Iterative, so a deeply nested body is refused for what it says, never by a RecursionError.
+    """
+    pending: list[tuple[Any, str]] = [(extra, "")]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and key.lower() in CLIENT_ENDPOINT_FIELDS:
+                    raise BadRequest(
+                        f"the body may not set {path}{key}: the gateway's config decides where requests go "
+                        "and with which credentials"
+                    )
+                pending.append((value, f"{path}{key}."))
+        elif isinstance(node, list):
+            pending.extend((item, path) for item in node)
 
 
 class ChatHandler:
@@ -139,6 +148,12 @@ class ChatHandler:
             await self._serve(scope, receive, send, trace)
         except ModelRouterError as exc:
             await self._error(send, trace, exc)
+        except Exception:  # a bug: still an answer in the caller's dialect, and the traceback logged
+            log.exception("request %s failed unexpectedly", trace.request_id)
+            if not trace.finished:
+                await self._error(
+                    send, trace, InternalError(f"the gateway failed on request {trace.request_id}")
+                )
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, trace: Trace) -> None:
         caller = await self.gate.caller(scope)

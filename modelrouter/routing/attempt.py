@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
 from modelrouter.errors import (
@@ -165,6 +167,9 @@ class Forwarder:
                 body = adapter.encode(request, entry)
             except BadRequest as exc:  # this target cannot express the request; another may
                 refused.append(exc)
+                continue
+            except orjson.JSONEncodeError as exc:  # e.g. nesting deeper than JSON encoders allow
+                refused.append(BadRequest(f"the request cannot be encoded for {entry.id}: {exc}"))
                 continue
             attempt = Attempt(len(attempts) + 1, entry, time.monotonic())
             attempts.append(attempt)

@@ -589,3 +589,25 @@ def test_anthropic_beta_reaches_providers_that_understand_it(
     assert vertex_call.body["anthropic_beta"] == wanted
     assert bedrock_call.body["additionalModelRequestFields"]["anthropic_beta"] == wanted
     assert "anthropic-beta" not in openai_call.headers and "anthropic_beta" not in openai_call.body
+
+
+def test_deeply_nested_bodies_get_a_4xx_in_the_dialect_never_a_500(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    deep = (
+        b'{"model": "gpt-5.2", "messages": [{"role": "user", "content": "hi"}], "x": '
+        + b"[" * 1000
+        + b"]" * 1000
+        + b"}"
+    )
+    too_deep = b'{"model": "gpt-5.2", "messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for path in ("/v1/chat/completions", "/v1/messages", "/v1/responses"):
+        for body in (deep, too_deep):
+            response = requests.post(
+                gateway.url + path, data=body, headers={"content-type": "application/json"}, timeout=10
+            )
+            assert 400 <= response.status_code < 500 or response.status_code == 200, (
+                path,
+                response.status_code,
+            )
+            assert response.status_code != 500
