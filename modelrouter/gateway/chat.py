@@ -32,6 +32,7 @@ from modelrouter.errors import (
 from modelrouter.gateway.affinity import Affinity
 from modelrouter.gateway.asgi import Receive, Scope, Send, header, read_body, respond, start, watch_disconnect
 from modelrouter.gateway.auth import Caller, Gatekeeper
+from modelrouter.gateway.depth import check_depth
 from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.needs import needs_of
@@ -139,6 +140,7 @@ class ChatHandler:
         self.ledger = ledger
         self.metrics = metrics
         self.body_limit = int(engine.config.limits.max_body_mb * (1 << 20))
+        self.max_depth = engine.config.limits.max_json_depth
         self.timeouts = engine.config.timeouts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, door: Door) -> None:
@@ -159,6 +161,7 @@ class ChatHandler:
         caller = await self.gate.caller(scope)
         trace.key_id = caller.key_id
         body = await read_body(receive, self.body_limit)
+        check_depth(body, self.max_depth)
         request = trace.door.decode(body)
         refuse_client_endpoints(request.extra)
         trace.door.header_fields(scope, request)
