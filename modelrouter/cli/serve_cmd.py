@@ -81,6 +81,12 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
             "(or MODELROUTER_MASTER_KEY), create keys with `modelrouter keys create`, or listen on 127.0.0.1"
         )
     click.echo(_startup_report(config), err=True)
+    if workers > 1 and config.state == "memory":
+        click.echo(
+            f"{workers} workers with state: memory: rate limits and budgets hold per worker; "
+            "set state: redis://… to share them",
+            err=True,
+        )
     if not master and not has_keys:
         click.echo(
             "no master key and no virtual keys: requests need no key; listening on loopback only", err=True

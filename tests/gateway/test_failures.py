@@ -6,6 +6,7 @@ Connection refused, the total deadline across retries, the circuit breaker, Open
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,18 @@ def test_a_prompt_no_offering_can_hold_is_refused_before_sending(tmp_path: Path,
         assert fake.requests == []
     finally:
         gateway.stop()
+
+
+def test_two_workers_share_a_port_and_say_that_memory_limits_are_per_worker(
+    tmp_path: Path, fake: FakeUpstream
+) -> None:
+    gateway = run(tmp_path, fake, server={"workers": 2})
+    try:
+        with client(gateway) as c:
+            answers = [c.chat.completions.create(model="gpt-5.2@openai", messages=HI) for _ in range(6)]
+        assert all(a.choices[0].message.content == "fake openai answer to: hello there" for a in answers)
+        assert "rate limits and budgets hold per worker" in gateway.log
+    finally:
+        assert gateway.stop() in (0, -15)
+    with sqlite3.connect(tmp_path / "ledger.db") as db:
+        assert db.execute("SELECT count(*), count(DISTINCT instance_id) FROM requests").fetchone()[0] == 6
