@@ -10,11 +10,13 @@ A conversation is named by the `x-modelrouter-session` header when the client se
 else by a hash of what stays fixed across its turns: the key, the requested model, the
 system prompt and the first user turn. Every answer is remembered; placement applies to later
 turns (or any request with a session), so a one-off prompt routes by the policy alone.
-Memory is per process (bounded, with the cache TTL).
+Memory is per process (bounded, with the cache TTL) and, with `state: redis://…`, shared by
+every instance, so a conversation keeps its offering whichever instance serves the next turn.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import OrderedDict
@@ -25,6 +27,7 @@ import orjson
 
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
+from modelrouter.limits.state import RedisState
 
 __all__ = ["Affinity", "Placement"]
 
@@ -49,10 +52,17 @@ class Placement:
 class Affinity:
     """Remembers conversation -> offering, and puts that offering first."""
 
-    def __init__(self, ttl_s: float = TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float = TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+        shared: RedisState | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
         self.clock = clock
+        self.shared = shared
         self._seen: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._writes: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def conversation(request: ir.Request, key_id: str | None, session: str | None) -> str | None:
@@ -68,16 +78,26 @@ class Affinity:
         )
         return "h:" + hashlib.sha256(prefix).hexdigest()
 
-    def place(
+    async def held_by(self, conversation: str) -> str | None:
+        """The offering holding this conversation's cache: the shared answer first, else this process's."""
+        if self.shared is not None:
+            found = await self.shared.get_text(f"mr:affinity:{conversation}")
+            if found is not None:
+                return found
+        local = self._seen.get(conversation)
+        if local is None or self.clock() - local[1] > self.ttl_s:
+            return None
+        return local[0]
+
+    async def place(
         self, conversation: str | None, entries: Sequence[Entry], available: Callable[[str], bool]
     ) -> Placement:
         """Move the conversation's offering to the front when it may serve; say what was done."""
         if conversation is None:
             return Placement(list(entries), "")
-        found = self._seen.get(conversation)
-        if found is None or self.clock() - found[1] > self.ttl_s:
+        offering = await self.held_by(conversation)
+        if offering is None:
             return Placement(list(entries), "new")
-        offering = found[0]
         held = next((e for e in entries if e.id == offering), None)
         if held is None:
             return Placement(list(entries), f"moved: {offering} is not allowed or not ready for this request")
@@ -93,3 +113,8 @@ class Affinity:
         self._seen.move_to_end(conversation)
         while len(self._seen) > MAX_CONVERSATIONS:
             self._seen.popitem(last=False)
+        if self.shared is not None:
+            write = self.shared.set_text(f"mr:affinity:{conversation}", offering, int(self.ttl_s))
+            task = asyncio.get_running_loop().create_task(write)
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)

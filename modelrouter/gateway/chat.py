@@ -40,7 +40,7 @@ from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
-from modelrouter.limits import Admission, Limiter
+from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
 from modelrouter.routing.policy import Policy
 from modelrouter.routing.select import Decision, Needs
@@ -135,7 +135,8 @@ class ChatHandler:
         self.gate = gate
         self.limiter = limiter
         self._settling: set[asyncio.Task[None]] = set()
-        self.affinity = Affinity()
+        state = limiter.state
+        self.affinity = Affinity(shared=state if isinstance(state, RedisState) else None)
         self.forwarder = forwarder
         self.ledger = ledger
         self.metrics = metrics
@@ -177,7 +178,9 @@ class ChatHandler:
         session = header(scope, b"x-modelrouter-session")
         trace.conversation = Affinity.conversation(request, caller.key_id, session)
         if session or len(request.messages) > 1:  # a later turn: its cache is somewhere already
-            placement = self.affinity.place(trace.conversation, entries, self.forwarder.health.available)
+            placement = await self.affinity.place(
+                trace.conversation, entries, self.forwarder.health.available
+            )
             entries, trace.affinity = placement.entries, placement.note
             trace.affinity_offering = entries[0].id if placement.note == "kept" else None
         if caller.key is not None:

@@ -188,6 +188,26 @@ class RedisState:
         index = int(index)
         return None if index == 0 else Refusal(checks[index - 1], int(ttl_ms) / 1000)
 
+    async def get_text(self, key: str) -> str | None:
+        """A shared value (None when absent, or while Redis is away)."""
+        if self._use_fallback():
+            return None
+        try:
+            value = await self._redis.get(key)
+        except Exception as exc:  # degrade, keep serving
+            self._failed(exc)
+            return None
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def set_text(self, key: str, value: str, ttl_s: int) -> None:
+        """Share a value for `ttl_s` seconds (dropped while Redis is away)."""
+        if self._use_fallback():
+            return
+        try:
+            await self._redis.set(key, value, ex=ttl_s)
+        except Exception as exc:  # degrade, keep serving
+            self._failed(exc)
+
     async def adjust(self, counter: str, delta: int, ttl_s: int) -> None:
         """Settle a reservation on the shared counter (in-process while Redis is away)."""
         if self._use_fallback():

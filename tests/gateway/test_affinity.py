@@ -24,18 +24,18 @@ def test_every_turn_of_a_conversation_has_one_name_and_keys_and_sessions_separat
     assert Affinity.conversation(ir.Request(model="m"), None, None) is None
 
 
-def test_placement(engine: Engine) -> None:
+async def test_placement(engine: Engine) -> None:
     entries = list(engine.catalog.by_model["gpt-5.2"])
     now = [0.0]
     affinity = Affinity(ttl_s=60, clock=lambda: now[0])
-    assert affinity.place("c", entries, lambda _: True).note == "new"
+    assert (await affinity.place("c", entries, lambda _: True)).note == "new"
     affinity.remember("c", entries[2].id)
-    kept = affinity.place("c", entries, lambda _: True)
+    kept = await affinity.place("c", entries, lambda _: True)
     assert kept.note == "kept" and kept.entries[0] is entries[2] and len(kept.entries) == len(entries)
-    sick = affinity.place("c", entries, lambda offering: offering != entries[2].id)
+    sick = await affinity.place("c", entries, lambda offering: offering != entries[2].id)
     assert sick.entries == entries and "unhealthy" in sick.note
-    gone = affinity.place("c", entries[:2], lambda _: True)
+    gone = await affinity.place("c", entries[:2], lambda _: True)
     assert gone.entries == entries[:2] and "not allowed" in gone.note
     now[0] = 61
-    assert affinity.place("c", entries, lambda _: True).note == "new"
-    assert affinity.place(None, entries, lambda _: True).note == ""
+    assert (await affinity.place("c", entries, lambda _: True)).note == "new"
+    assert (await affinity.place(None, entries, lambda _: True)).note == ""

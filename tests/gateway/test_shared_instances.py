@@ -110,3 +110,29 @@ def test_with_redis_down_the_gateway_keeps_serving_and_says_so(fake: FakeUpstrea
         assert any("Redis unreachable" in line and "per instance" in line for line in health["degraded"])
     finally:
         gateway.stop()
+
+
+def test_a_conversation_keeps_its_offering_across_instances(
+    pair: tuple[RunningGateway, RunningGateway], fake: FakeUpstream
+) -> None:
+    first, second = pair
+    key = create(first, name="agent")
+    headers = {"authorization": f"Bearer {key}"}
+    turns: list[dict[str, str]] = [{"role": "user", "content": "a long task"}]
+    fake.fail_next(1, status=503, label="openai")
+    one = requests.post(
+        first.url + "/v1/chat/completions",
+        json={"model": "gpt-5.2", "messages": turns},
+        headers=headers,
+        timeout=10,
+    )
+    assert one.headers["x-modelrouter-provider"] == "azure"
+    turns += [{"role": "assistant", "content": "working"}, {"role": "user", "content": "next step"}]
+    time.sleep(0.3)  # the first instance shares the conversation's home just after answering
+    two = requests.post(
+        second.url + "/v1/chat/completions",
+        json={"model": "gpt-5.2", "messages": turns},
+        headers=headers,
+        timeout=10,
+    )
+    assert (two.headers["x-modelrouter-provider"], two.headers["x-modelrouter-affinity"]) == ("azure", "kept")
