@@ -30,7 +30,17 @@ from modelrouter.errors import (
     UpstreamOverloaded,
 )
 from modelrouter.gateway.affinity import Affinity
-from modelrouter.gateway.asgi import Receive, Scope, Send, header, read_body, respond, start, watch_disconnect
+from modelrouter.gateway.asgi import (
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    respond,
+    start,
+    watch_disconnect,
+)
 from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.depth import check_depth
 from modelrouter.gateway.doors import Door
@@ -149,6 +159,8 @@ class ChatHandler:
         trace = Trace(uuid7(), door, time.monotonic(), now_iso())
         try:
             await self._serve(scope, receive, send, trace)
+        except ClientGone:  # left before its request was whole: nothing was asked, nothing to record
+            log.debug("request %s: the client left while sending its body", trace.request_id)
         except ModelRouterError as exc:
             await self._error(send, trace, exc)
         except Exception:  # a bug: still an answer in the caller's dialect, and the traceback logged
@@ -211,9 +223,10 @@ class ChatHandler:
         except asyncio.CancelledError:
             if not trace.finished:
                 await self._cancelled(send, trace, client_gone.is_set())
-            if client_gone.is_set():
-                raise
-            # else the server's shutdown grace ran out and the client has had its answer
+            # We cancelled ourselves (the client left, or the shutdown grace ran out): the
+            # request is recorded, so end quietly instead of handing the server a traceback.
+            if task.cancelling():
+                task.uncancel()
         finally:
             watcher.cancel()
 

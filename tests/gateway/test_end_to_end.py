@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +22,8 @@ import pytest
 import requests
 
 from tests.fakes import PARALLEL_PHRASE, FakeUpstream
-from tests.gateway.conftest import SECRETS, final_request_row
+from tests.gateway.conftest import SECRETS, final_request_row, ledger_rows
+from modelrouter.ledger import now_iso as _now_iso
 from tests.gateway.harness import RunningGateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
@@ -395,6 +397,38 @@ def test_client_disconnect_cancels_the_upstream_stream(gateway: RunningGateway, 
         time.sleep(0.05)
     assert fake.requests[-1].outcome == "aborted"
     assert final_request_row(gateway, request_id, "http_status") == ("client_disconnected", 499)
+
+
+def test_client_leaving_before_the_answer_is_recorded_without_a_traceback(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    """A client that hangs up while waiting (or while still sending its body) is routine, not a bug."""
+    fake.delay(3, label="openai", n=1)
+    since, log_before = _now_iso(), len(gateway.log)
+    address = ("127.0.0.1", int(gateway.url.rsplit(":", 1)[1]))
+    body = json.dumps({"model": "gpt-5.2@openai", "messages": HI}).encode()
+    head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(address) as sock:
+        sock.sendall(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        deadline = time.monotonic() + 5
+        while not fake.requests and time.monotonic() < deadline:
+            time.sleep(0.02)
+    with socket.create_connection(address) as sock:  # half a body, then gone
+        sock.sendall(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:10])
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    rows: list[tuple[Any, ...]] = []
+    while time.monotonic() < deadline and not rows:
+        rows = ledger_rows(
+            gateway,
+            "SELECT state, http_status FROM requests WHERE created_at > ? AND state != 'started'",
+            (since,),
+        )
+        time.sleep(0.05)
+    assert rows == [("client_disconnected", 499)]
+    time.sleep(0.3)
+    log = gateway.log[log_before:]
+    assert "Traceback" not in log and "Exception in ASGI" not in log, log
 
 
 def test_rate_limit_with_retry_after_falls_back(gateway: RunningGateway, fake: FakeUpstream) -> None:
