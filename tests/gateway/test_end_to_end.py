@@ -21,9 +21,9 @@ import openai
 import pytest
 import requests
 
+from modelrouter.ledger import now_iso as _now_iso
 from tests.fakes import PARALLEL_PHRASE, FakeUpstream
 from tests.gateway.conftest import SECRETS, final_request_row, ledger_rows
-from modelrouter.ledger import now_iso as _now_iso
 from tests.gateway.harness import RunningGateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
@@ -407,7 +407,7 @@ def test_client_leaving_before_the_answer_is_recorded_without_a_traceback(
     since, log_before = _now_iso(), len(gateway.log)
     address = ("127.0.0.1", int(gateway.url.rsplit(":", 1)[1]))
     body = json.dumps({"model": "gpt-5.2@openai", "messages": HI}).encode()
-    head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     with socket.create_connection(address) as sock:
         sock.sendall(head.encode() + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
         deadline = time.monotonic() + 5
