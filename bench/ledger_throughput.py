@@ -84,6 +84,7 @@ VARIANT = textwrap.dedent(
     class NoLedger:
         def record_request(self, row): pass
         def record_attempt(self, row): pass
+        def record(self, rows): pass
 
     app = build_gateway(load_config(sys.argv[1]))
     if sys.argv[2] == "off":

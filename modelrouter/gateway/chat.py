@@ -50,6 +50,7 @@ from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
+from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
 from modelrouter.routing.policy import Policy
@@ -87,7 +88,15 @@ class Trace:
     conversation: str | None = None
     affinity: str = ""
     affinity_offering: str | None = None
+    row: dict[str, Any] | None = None
+    """The request's ledger row as routing left it (the base of its started and final rows)."""
+    unwritten: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Ledger rows not yet journaled. The `started` row waits for the first attempt's, and an
+    attempt's final row for the request's, so a request costs two journal writes, not four;
+    nothing waits across a call to a provider."""
 
+
+REQUEST_COLUMN_SET = frozenset(REQUEST_COLUMNS)
 
 CLIENT_ENDPOINT_FIELDS = frozenset(
     {
@@ -413,35 +422,50 @@ class ChatHandler:
     # --- the ledger ------------------------------------------------------------------------
 
     def _record_request(self, trace: Trace, state: str, version: int, **values: Any) -> None:
-        decision = trace.decision
-        self.ledger.record_request(
-            request_row(
+        """Queue the request's row; it goes out with the next `_write` (see `Trace.unwritten`).
+
+        The columns fixed by routing are filled in once per request.
+        """
+        if trace.row is None:
+            decision = trace.decision
+            trace.row = request_row(
                 request_id=trace.request_id,
                 created_at=trace.created_at,
-                updated_at=now_iso(),
                 key_id=trace.key_id,
-                affinity=trace.affinity or None,
                 client_protocol=trace.door.protocol,
                 stream=trace.stream,
                 requested_model=trace.requested_model,
                 model=decision.model.id if decision else None,
                 substituted_from=decision.substituted_from if decision else None,
                 policy=trace.policy.describe() if trace.policy else None,
-                state=state,
-                version=version,
-                **values,
             )
+        if not values.keys() <= REQUEST_COLUMN_SET:
+            raise KeyError(f"unknown ledger column(s): {sorted(values.keys() - REQUEST_COLUMN_SET)}")
+        row = trace.row.copy()
+        # the affinity note can change on the way (a failed offering moves the conversation)
+        row.update(
+            values, updated_at=now_iso(), state=state, version=version, affinity=trace.affinity or None
         )
+        trace.unwritten.append(("requests", row))
+
+    def _write(self, trace: Trace) -> None:
+        """Journal the queued rows in one write (raises `LedgerUnavailable`)."""
+        rows, trace.unwritten = trace.unwritten, []
+        self.ledger.record(rows)
 
     def _attempt_started(self, trace: Trace, attempt: Attempt) -> None:
+        """Durable before the provider is called: a crash from here on leaves a row to reconcile."""
         trace.attempts.append(attempt)
-        self.ledger.record_attempt(_attempt(trace, attempt, "started", 1))
+        trace.unwritten.append(("attempts", _attempt(trace, attempt, "started", 1)))
+        self._write(trace)
 
-    def _attempt_ended(self, trace: Trace, attempt: Attempt) -> None:
+    def _attempt_ended(self, trace: Trace, attempt: Attempt, *, defer: bool = False) -> None:
         usage = attempt.usage
         cost = _cost(attempt.entry, usage) if usage is not None else 0
         trace.costs[attempt.number] = cost
-        self.ledger.record_attempt(_attempt(trace, attempt, attempt.outcome, 2, usage, cost))
+        trace.unwritten.append(("attempts", _attempt(trace, attempt, attempt.outcome, 2, usage, cost)))
+        if not defer:
+            self._write(trace)
         self.metrics.attempts.labels(attempt.entry.provider.id, attempt.entry.id, attempt.outcome).inc()
 
     def _finish(
@@ -461,7 +485,7 @@ class ChatHandler:
             final.usage = usage
             final.outcome = state
             final.ended = time.monotonic()
-            self._attempt_ended(trace, final)
+            self._attempt_ended(trace, final, defer=True)
         cost = sum(trace.costs.values())
         latency = (time.monotonic() - trace.started) * 1000
         where = _where(entry)
@@ -482,6 +506,7 @@ class ChatHandler:
             error=error,
             **where,
         )
+        self._write(trace)
         self._observe(trace, status, entry, usage, cost, latency)
         if trace.admission is not None:
             task = asyncio.get_running_loop().create_task(self.limiter.settle(trace.admission, usage, cost))

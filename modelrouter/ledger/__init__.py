@@ -126,6 +126,13 @@ class Ledger:
         """Make an `attempts` row durable (see `attempt_row`). Raises `LedgerUnavailable`."""
         self.journal.append("attempts", row)
 
+    def record(self, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Make several `(table, row)` pairs durable in one journal write, in order."""
+        for table, row in rows:
+            if table == "requests":
+                row["instance_id"] = self.instance_id
+        self.journal.append_rows(rows)
+
     # --- what the ingester has done ------------------------------------------------------
 
     def _position(self) -> tuple[int, int]:

@@ -161,15 +161,11 @@ class SQLiteStore:
 
 
 def _sqlite_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
-    values = []
-    for column in columns:
-        value = row.get(column)
-        if isinstance(value, dict | list):
-            value = orjson.dumps(value).decode()
-        elif isinstance(value, bool):
-            value = int(value)
-        values.append(value)
-    return tuple(values)
+    # sqlite3 stores bool as 0/1 itself; only JSON values need encoding
+    return tuple(
+        orjson.dumps(value).decode() if type(value) in (dict, list) else value
+        for value in map(row.get, columns)
+    )
 
 
 class PostgresStore:
