@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import os
+import resource
 
 import click
 
@@ -93,6 +95,7 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
         )
     if config.source:
         os.environ[CONFIG_ENV] = os.path.abspath(config.source)
+    _raise_open_file_limit()
     uvicorn.run(
         "modelrouter.gateway.server:create_app",
         factory=True,
@@ -106,3 +109,15 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
         timeout_graceful_shutdown=math.ceil(config.server.shutdown_grace_s),
         lifespan="on",
     )
+
+
+def _raise_open_file_limit() -> None:
+    """Lift the soft limit on open files to the hard one.
+
+    Each open stream needs two sockets: a soft limit of 1,024 (a common default) would refuse
+    callers at about 500 streams.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

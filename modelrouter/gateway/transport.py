@@ -101,9 +101,14 @@ class UpstreamResponse:
 
 
 class Transport:
-    """A pooled HTTP client shared by every provider (one per gateway process)."""
+    """A pooled HTTP client shared by every provider (one per gateway process).
 
-    def __init__(self, *, limit: int = 512, limit_per_host: int = 128) -> None:
+    No cap on open connections by default: a stream holds its connection for minutes, so a
+    cap would queue callers behind other callers' streams until their connect deadline
+    failed them. What the gateway admits (its callers) is the bound.
+    """
+
+    def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None

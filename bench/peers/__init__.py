@@ -1,0 +1,1 @@
+"""modelrouter beside LiteLLM and Portkey on this machine: see `run.py`."""
