@@ -50,6 +50,9 @@ class Stream(asyncio.Protocol):
             data, self.buffer = self.buffer, b""
         # the mock's tokens are JSON strings "tok<N> ": a quote before "tok" tells them from "total_tokens"
         self.token_times.extend([now] * data.count(b'"tok'))
+        # the stream's own end, for a server that keeps the connection open despite `Connection: close`
+        if (b"[DONE]" in data or b"message_stop" in data) and not self.done.done():
+            self.done.set_result(now)
 
     @override
     def connection_lost(self, exc: Exception | None) -> None:

@@ -8,11 +8,18 @@ same way and tests can predict the answer.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 PARALLEL_PHRASE = "call both tools"
 """A user turn containing this makes the fake call every tool it was given, in parallel."""
+REPLY_PHRASE = "answer exactly "
+"""`answer exactly "JSON STRING"` in the last user turn makes the fake answer that text verbatim
+(how a test hands a text-driven agent such as aider an edit to apply)."""
+TOOL_PHRASE = "call the tool "
+"""`call the tool NAME with {JSON}` in a user turn makes the fake call that tool with those
+arguments (how a test makes a real agent run one of its own tools)."""
 
 
 @dataclass
@@ -88,6 +95,33 @@ def arguments_for(schema: dict[str, Any]) -> dict[str, Any]:
     return {name: _value(properties.get(name) or {}, name) for name in required}
 
 
+def _scripted_call(text: str, offered: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """The tool call a `TOOL_PHRASE` sentence asks for, if it names an offered tool."""
+    at = text.find(TOOL_PHRASE)
+    if at < 0:
+        return None
+    name, _, rest = text[at + len(TOOL_PHRASE) :].partition(" with ")
+    if name.strip() not in offered:
+        return None
+    try:
+        arguments, _ = json.JSONDecoder().raw_decode(rest.strip())
+    except ValueError:
+        return None
+    return (name.strip(), arguments) if isinstance(arguments, dict) else None
+
+
+def _scripted_reply(text: str) -> str | None:
+    """The verbatim answer a `REPLY_PHRASE` sentence asks for."""
+    at = text.find(REPLY_PHRASE)
+    if at < 0:
+        return None
+    try:
+        reply, _ = json.JSONDecoder().raw_decode(text[at + len(REPLY_PHRASE) :].strip())
+    except ValueError:
+        return None
+    return reply if isinstance(reply, str) and reply else None
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -100,21 +134,27 @@ def plan_for(ask: Ask, label: str) -> Plan:
         plan.signature = "sig-" + hashlib.sha256(plan.reasoning.encode()).hexdigest()[:24]
     tools = ask.tools if ask.tools_allowed else []
     if tools and ask.after_tool_result is None:
-        if ask.forced_tool:
+        scripted = _scripted_call(ask.last_user_text, [name for name, _ in tools])
+        if scripted is not None:
+            chosen = []
+            digest = hashlib.sha256(ask.all_text.encode()).hexdigest()
+            plan.calls = [Call(f"call_{digest[:8]}_0", *scripted)]
+        elif ask.forced_tool:
             chosen = [t for t in tools if t[0] == ask.forced_tool]
         elif PARALLEL_PHRASE in ask.last_user_text:
             chosen = tools
         else:
             chosen = tools[:1]
-        digest = hashlib.sha256(ask.all_text.encode()).hexdigest()
-        plan.calls = [
-            Call(f"call_{digest[:8]}_{i}", name, arguments_for(schema))
-            for i, (name, schema) in enumerate(chosen)
-        ]
+        if scripted is None:
+            digest = hashlib.sha256(ask.all_text.encode()).hexdigest()
+            plan.calls = [
+                Call(f"call_{digest[:8]}_{i}", name, arguments_for(schema))
+                for i, (name, schema) in enumerate(chosen)
+            ]
     elif ask.after_tool_result is not None:
         plan.text = f"fake {label} saw the tool result: {ask.after_tool_result}"
     else:
-        plan.text = f"fake {label} answer to: {ask.last_user_text}"
+        plan.text = _scripted_reply(ask.last_user_text) or f"fake {label} answer to: {ask.last_user_text}"
     plan.input_tokens = 10 + _words(ask.all_text)
     plan.output_tokens = 3 + _words(plan.text) + _words(plan.reasoning) + 5 * len(plan.calls)
     return plan
