@@ -4,15 +4,19 @@ Part 1 records N requests (a `started` and a final row each, plus one attempt ro
 `Ledger` as the gateway does, and times until every row is in the database (batched group
 commits from the journal). Part 2 runs the gateway twice against a minimal upstream, once
 as shipped and once with a no-op ledger swapped in (bench-only), and prints requests per
-second at 16 connections for both.
+second at 16 connections and CPU per request for both (wrk drives the load when installed).
 
     python bench/ledger_throughput.py [N, default 20000] [postgresql://… to include PostgreSQL]
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +33,7 @@ from gateway_overhead import UPSTREAM, cell, free_port, wait_for
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
 
 PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+ROUNDS = 3
 
 
 def record(store: str, n: int) -> float:
@@ -99,7 +104,41 @@ VARIANT = textwrap.dedent(
 )
 
 
-def gateway_rps(workdir: Path, upstream_port: int, ledger: str, seconds: float) -> float:
+def session_cpu_s(sid: int) -> float:
+    """CPU seconds used so far by every process of a session (the gateway and its ingester)."""
+    out = subprocess.run(["ps", "-o", "pid=", "-s", str(sid)], capture_output=True, text=True).stdout
+    ticks = 0
+    for pid in out.split():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load(url: str, seconds: float) -> int:
+    """Requests completed at 16 connections.
+
+    wrk when installed (it leaves the CPU to the gateway), else the aiohttp client of
+    gateway_overhead.py.
+    """
+    body: dict[str, object] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    if shutil.which("wrk") is None:
+        return round(cell(url, body, 16, seconds)[2] * seconds)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(body, handle)
+    env = {**os.environ, "BENCH_BODY": handle.name, "BENCH_HEADERS": ""}
+    script = str(Path(__file__).with_name("peers") / "post.lua")
+    command = ["wrk", "-t1", "-c16", f"-d{round(seconds)}s", "-s", script, url]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"RESULT requests=(\d+) .* errors=(\d+)", out)
+    assert match is not None and match.group(2) == "0", out
+    return int(match.group(1))
+
+
+def gateway_figures(workdir: Path, upstream_port: int, ledger: str, seconds: float) -> tuple[float, float]:
+    """Requests per second at 16 connections, and CPU ms per request of the gateway's processes."""
     port = free_port()
     config = {
         "store": f"sqlite:///{workdir}/ledger-{ledger}.db",
@@ -118,9 +157,13 @@ def gateway_rps(workdir: Path, upstream_port: int, ledger: str, seconds: float) 
         [sys.executable, "-c", VARIANT, str(path), ledger, str(port)], cwd=workdir, start_new_session=True
     )
     try:
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
-        body: dict[str, object] = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
-        return cell(f"http://127.0.0.1:{port}/v1/chat/completions", body, 16, seconds)[2]
+        load(url, 1)  # warm-up
+        cpu = session_cpu_s(process.pid)
+        done = load(url, seconds)
+        cpu = session_cpu_s(process.pid) - cpu
+        return done / seconds, cpu * 1000 / done
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
@@ -149,23 +192,27 @@ def main() -> None:
     upstream = subprocess.Popen([sys.executable, str(UPSTREAM), str(upstream_port)], start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{upstream_port}/", upstream)
-        figures: dict[str, list[float]] = {"on": [], "thread": [], "off": []}
-        for _ in range(2):  # interleaved, because this machine's figures drift between runs
+        figures: dict[str, list[tuple[float, float]]] = {"on": [], "thread": [], "off": []}
+        for _ in range(ROUNDS):  # interleaved, because this machine's figures drift between runs
             for variant in figures:
-                figures[variant].append(gateway_rps(workdir, upstream_port, variant, 4))
+                figures[variant].append(gateway_figures(workdir, upstream_port, variant, 5))
     finally:
         os.killpg(upstream.pid, signal.SIGTERM)
         upstream.wait(10)
-    off = sum(figures["off"]) / 2
-    print("gateway, 16 connections, SQLite ledger, 4 s a run, two runs interleaved")
+    off = statistics.median(rps for rps, _ in figures["off"])
+    print(f"gateway, 16 connections ({'wrk' if shutil.which('wrk') else 'aiohttp client'}), SQLite ledger,")
+    print(f"5 s a run, {ROUNDS} runs interleaved, medians; CPU counts the gateway and its ingester")
     for variant, label in (
         ("on", "ledger on (ingester process)"),
         ("thread", "ledger on (ingester thread)"),
         ("off", "ledger off"),
     ):
-        rps = sum(figures[variant]) / 2
-        runs = ", ".join(f"{r:,.0f}" for r in figures[variant])
-        print(f"  {label:<30} {rps:>7,.0f} req/s  ({rps / off:.1%} of off; runs {runs})")
+        rps = statistics.median(r for r, _ in figures[variant])
+        cpu = statistics.median(c for _, c in figures[variant])
+        runs = ", ".join(f"{r:,.0f}" for r, _ in figures[variant])
+        print(
+            f"  {label:<30} {rps:>7,.0f} req/s ({rps / off:.1%} of off)  {cpu:.3f} ms CPU/req  (runs {runs})"
+        )
 
 
 if __name__ == "__main__":

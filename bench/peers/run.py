@@ -383,6 +383,7 @@ def wrk(target: Target, mode: Mode, connections: int, seconds: float, work: Path
 def probe(target: Target, mode: Mode, work: Path, n: int, concurrency: int = 1) -> dict[str, Any]:
     command = [PYTHON, str(HERE / "probe.py"), target.url + mode.path, str(body_file(work, mode))]
     command += ["--n", str(n), "--concurrency", str(concurrency), "--ramp-per-s", "1000"]
+    command += ["--timeout", "10" if concurrency == 1 else "120"]
     command += ["--headers", "|".join(f"{k}: {v}" for k, v in mode.headers.items())]
     out = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
