@@ -282,7 +282,9 @@ class AllAttemptsFailed(ModelRouterError):
         last = failures[-1].error if failures else None
         if isinstance(last, UpstreamTimeout):
             self.status = 504
-        elif isinstance(last, UpstreamOverloaded | UpstreamRateLimited):
+        elif isinstance(last, UpstreamRateLimited):
+            self.status = 429  # with the provider's Retry-After, so the client knows when
+        elif isinstance(last, UpstreamOverloaded):
             self.status = 503
         else:
             self.status = 502

@@ -48,6 +48,14 @@ class AdminAPI:
             return
         await respond(send, status, orjson.dumps(data), [JSON])
 
+    ROUTES: tuple[tuple[str, str], ...] = (
+        ("GET", "/admin/keys"),
+        ("POST", "/admin/keys"),
+        ("DELETE", "/admin/keys/{ref}"),
+        ("GET", "/admin/usage"),
+    )
+    """Every admin route (tests walk this list: each must refuse all but the master key)."""
+
     async def _dispatch(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
         method, path = scope["method"], scope["path"]
         if path == "/admin/keys" and method == "GET":

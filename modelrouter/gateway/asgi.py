@@ -12,7 +12,17 @@ from typing import Any
 
 from modelrouter.errors import PayloadTooLarge
 
-__all__ = ["Receive", "Scope", "Send", "header", "read_body", "respond", "start", "watch_disconnect"]
+__all__ = [
+    "Receive",
+    "Scope",
+    "Send",
+    "header",
+    "read_body",
+    "refuse_declared_oversize",
+    "respond",
+    "start",
+    "watch_disconnect",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -30,6 +40,16 @@ def header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def refuse_declared_oversize(scope: Scope, limit: int) -> None:
+    """`PayloadTooLarge` before reading, when the declared Content-Length is over `limit`."""
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        megabytes = limit // (1 << 20)
+        raise PayloadTooLarge(
+            f"request body of {int(declared)} bytes is over the {megabytes} MB limit (limits.max_body_mb)"
+        )
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

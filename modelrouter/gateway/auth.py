@@ -114,5 +114,9 @@ class Gatekeeper:
                 "the admin API needs a master key: set server.master_key or MODELROUTER_MASTER_KEY"
             )
         key = presented_key(scope)
-        if key is None or not hmac.compare_digest(key.encode(), self.master_key.encode()):
+        if key is None:
+            raise AuthenticationRequired(
+                "the admin API needs the master key: send it as `Authorization: Bearer KEY`"
+            )
+        if not hmac.compare_digest(key.encode(), self.master_key.encode()):
             raise Forbidden("the admin API takes the master key only")

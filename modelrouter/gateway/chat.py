@@ -37,6 +37,7 @@ from modelrouter.gateway.asgi import (
     Send,
     header,
     read_body,
+    refuse_declared_oversize,
     respond,
     start,
     watch_disconnect,
@@ -182,6 +183,7 @@ class ChatHandler:
     async def _serve(self, scope: Scope, receive: Receive, send: Send, trace: Trace) -> None:
         caller = await self.gate.caller(scope)
         trace.key_id = caller.key_id
+        refuse_declared_oversize(scope, self.body_limit)
         body = await read_body(receive, self.body_limit)
         check_depth(body, self.max_depth)
         request = trace.door.decode(body)

@@ -58,6 +58,7 @@ class Fault:
     remaining: int | None = 1
     status: int = 503
     retry_after: float | None = None
+    headers: dict[str, str] | None = None
     seconds: float = 0.0
     after: int = 0
 
@@ -130,10 +131,19 @@ class FakeUpstream:
     # --- faults and the log ----------------------------------------------------------------
 
     def fail_next(
-        self, n: int = 1, status: int = 503, retry_after: float | None = None, label: str | None = None
+        self,
+        n: int = 1,
+        status: int = 503,
+        retry_after: float | None = None,
+        label: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """The next `n` requests (for `label`) get `status` in the provider's own error format."""
-        self._add(Fault("fail", label, n, status=status, retry_after=retry_after))
+        """The next `n` requests (for `label`) get `status` in the provider's own error format.
+
+        `retry_after` is sent the way the provider sends it; `headers` adds any others (say,
+        `retry-after-ms` or an HTTP-date `retry-after`).
+        """
+        self._add(Fault("fail", label, n, status=status, retry_after=retry_after, headers=headers))
 
     def delay(
         self, seconds: float, label: str | None = None, n: int | None = None, stage: str = "headers"
@@ -210,7 +220,9 @@ class FakeUpstream:
         if not wire.authorized(headers):
             return _error(wire, wire.AUTH_STATUS, "missing or invalid credentials")
         if (fault := self._take("fail", label)) is not None:
-            return _error(wire, fault.status, f"fake {label} failure ({fault.status})", fault.retry_after)
+            response = _error(wire, fault.status, f"fake {label} failure ({fault.status})", fault.retry_after)
+            response.headers.update(fault.headers or {})
+            return response
         problem = wire.validate(body, path, headers) if wire is anthropic_wire else wire.validate(body, path)
         if problem is not None:
             return _error(wire, 400, problem)

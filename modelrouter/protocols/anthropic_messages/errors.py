@@ -14,6 +14,7 @@ import orjson
 
 from modelrouter import errors
 from modelrouter.protocols.anthropic_messages._wire import ERROR_TYPE_STATUS
+from modelrouter.protocols.retry_after import retry_after_seconds
 
 __all__ = ["decode_error", "encode_error", "error_type"]
 
@@ -75,19 +76,6 @@ def _parse(body: bytes) -> tuple[str | None, str]:
     )
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    lowered = {key.lower(): value for key, value in headers.items()}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = lowered.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            continue
-    return None
-
-
 def _class_for(status: int, kind: str | None, message: str) -> type[errors.UpstreamError]:
     lowered = message.lower()
     if status == 429 or kind in ("rate_limit_error", "RESOURCE_EXHAUSTED"):
@@ -113,5 +101,7 @@ def decode_error(status: int, body: bytes, headers: Mapping[str, str]) -> errors
     cls = _class_for(status, kind, message)
     label = f"{status} {kind}" if kind else str(status)
     return cls(
-        f"Anthropic answered {label}: {message}", upstream_status=status, retry_after=_retry_after(headers)
+        f"Anthropic answered {label}: {message}",
+        upstream_status=status,
+        retry_after=retry_after_seconds(headers),
     )

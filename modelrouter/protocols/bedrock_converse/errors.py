@@ -14,6 +14,7 @@ import orjson
 
 from modelrouter import errors
 from modelrouter.protocols.bedrock_converse._wire import ERROR_CLASSES
+from modelrouter.protocols.retry_after import retry_after_seconds
 
 __all__ = ["decode_error"]
 
@@ -70,15 +71,7 @@ def decode_error(status: int, body: bytes, headers: Mapping[str, str]) -> errors
     data = _body(body)
     code = _code(headers, data)
     message = str(data.get("message") or data.get("Message") or body[:500].decode(errors="replace").strip())
-    retry_after = None
-    header = _header(headers, "retry-after")
-    if header is not None:
-        try:
-            retry_after = float(header)
-        except ValueError:
-            retry_after = None
-        if retry_after is not None and not 0 <= retry_after < float("inf"):
-            retry_after = None
+    retry_after = retry_after_seconds(headers)
     label = f"{status} {code}" if code else str(status)
     cls = _class_for(status, code, message)
     return cls(f"Bedrock answered {label}: {message}", upstream_status=status, retry_after=retry_after)

@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 
 from modelrouter import errors
+from modelrouter.protocols.retry_after import retry_after_seconds
 
 __all__ = ["decode_error", "error_event"]
 
@@ -57,8 +58,7 @@ def _retry_after(error: dict[str, Any] | None, headers: Mapping[str, str]) -> fl
             found = _seconds(detail.get("retryDelay"))
             if found is not None:
                 return found
-    header = headers.get("retry-after") or headers.get("Retry-After")
-    return _seconds(header) if header else None
+    return retry_after_seconds(headers)
 
 
 def _class_for(status: int, google_status: str, message: str) -> type[errors.UpstreamError]:

@@ -9,7 +9,6 @@ becomes the message as is (shortened). API keys echoed in messages are redacted.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -17,6 +16,7 @@ from typing import Any, Final
 import orjson
 
 from modelrouter import errors
+from modelrouter.protocols.retry_after import retry_after_seconds
 
 __all__ = ["classify", "decode_error", "encode_error", "error_body"]
 
@@ -125,20 +125,15 @@ def _kind(status: int, lowered: str, codes: str) -> type[errors.UpstreamError]:
 
 
 def _retry_after(headers: Mapping[str, str], message: str) -> float | None:
-    """Seconds to wait, from `retry-after-ms`, `retry-after` (seconds) or the message ("retry after 20s")."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = lowered.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP date: converting it needs a clock, which codecs do not read
-        if math.isfinite(seconds):
-            return max(0.0, seconds)
+    """Seconds to wait, from the headers (every form) or the message ("retry after 20s").
+
+    A header that says "now" (a date already past) gives way to a wait the message names.
+    """
+    from_headers = retry_after_seconds(headers)
+    if from_headers:
+        return from_headers
     match = _RETRY_IN_BODY.search(message)
     if match is None:
-        return None
+        return from_headers
     seconds = float(match.group(1))
     return seconds / 1000 if (match.group(2) or "").lower() == "ms" else seconds

@@ -1,0 +1,112 @@
+"""Upstream faults of reference/reliability.md section 5.1: the status matrix and Retry-After.
+
+Each case gets a gateway of its own, so that one case's cool-downs and breaker counts cannot
+decide the next. grok-4.3 is sold by xAI (tried first) and OpenRouter (the fallback).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.fakes import FakeUpstream
+from tests.gateway.conftest import final_request_row, gateway_config
+from tests.gateway.harness import RunningGateway, start_gateway
+
+HI: Any = [{"role": "user", "content": "hello there"}]
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, fake: FakeUpstream) -> Iterator[RunningGateway]:
+    running = start_gateway(tmp_path, gateway_config(fake.url))
+    yield running
+    running.stop()
+
+
+def client(gateway: RunningGateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+
+
+FALLS_BACK = [401, 403, 408, 409, 429, 500, 502, 503, 504, 529]
+"""Statuses after which another offering may succeed (401/403: this credential is refused)."""
+ENDS_THE_REQUEST = [400, 404, 413, 422]
+"""Statuses that say the request itself is wrong: no other offering is tried."""
+
+
+@pytest.mark.parametrize("status", FALLS_BACK)
+def test_a_status_worth_another_offering_falls_back_once(
+    gateway: RunningGateway, fake: FakeUpstream, status: int
+) -> None:
+    fake.fail_next(1, status=status, label="xai")
+    raw = client(gateway).chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+    assert raw.headers["x-modelrouter-provider"] == "openrouter"
+    assert fake.labels() == ["xai", "openrouter"]
+    assert final_request_row(gateway, raw.headers["x-request-id"], "attempts") == ("ok", 2)
+
+
+@pytest.mark.parametrize("status", ENDS_THE_REQUEST)
+def test_a_status_that_blames_the_request_ends_it_after_one_attempt(
+    gateway: RunningGateway, fake: FakeUpstream, status: int
+) -> None:
+    fake.fail_next(1, status=status, label="xai")
+    with pytest.raises(openai.BadRequestError) as refused:
+        client(gateway).chat.completions.create(model="grok-4.3", messages=HI)
+    assert fake.labels() == ["xai"]
+    assert refused.value.status_code == 400 and f"({status})" in str(refused.value.body)
+
+
+def _forms() -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("seconds", {"retry-after": "1"}),
+        ("milliseconds", {"retry-after-ms": "1000"}),
+        ("azure milliseconds", {"x-ms-retry-after-ms": "1000"}),
+        ("http date", {"retry-after": formatdate(time.time() + 2, usegmt=True)}),
+    ]
+
+
+@pytest.mark.parametrize(("form", "headers"), _forms(), ids=[f for f, _ in _forms()])
+def test_retry_after_in_any_form_cools_the_offering_for_that_long(
+    gateway: RunningGateway, fake: FakeUpstream, form: str, headers: dict[str, str]
+) -> None:
+    if form == "http date":  # a date has whole seconds: ask for one that is about 2 s away now
+        headers = {"retry-after": formatdate(time.time() + 2, usegmt=True)}
+    fake.fail_next(1, status=429, label="xai", headers=headers)
+    started = time.monotonic()
+    first = client(gateway).chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+    assert first.headers["x-modelrouter-provider"] == "openrouter", "failed over at once"
+    assert time.monotonic() - started < 1
+    second = client(gateway).chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+    assert second.headers["x-modelrouter-provider"] == "openrouter", "xAI is left alone while it cools"
+    assert fake.labels() == ["xai", "openrouter", "openrouter"]
+    time.sleep(2.1)
+    third = client(gateway).chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+    assert third.headers["x-modelrouter-provider"] == "xai", "back once the wait is over"
+
+
+@pytest.mark.parametrize("value", ["abc", "-5", "1e9", "inf"])
+def test_a_garbage_retry_after_neither_stalls_nor_benches_the_offering(
+    gateway: RunningGateway, fake: FakeUpstream, value: str
+) -> None:
+    fake.fail_next(1, status=429, label="xai", headers={"retry-after": value})
+    started = time.monotonic()
+    first = client(gateway).chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+    assert first.headers["x-modelrouter-provider"] == "openrouter"
+    assert time.monotonic() - started < 1
+
+
+def test_a_pinned_offering_asking_for_a_long_wait_gives_the_client_a_429_with_that_wait(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    fake.fail_next(1, status=429, label="xai", headers={"retry-after": "30"})
+    started = time.monotonic()
+    with pytest.raises(openai.RateLimitError) as limited:
+        client(gateway).chat.completions.create(model="grok-4.3@xai", messages=HI)
+    assert time.monotonic() - started < 1, "no sleeping past max_retry_wait"
+    assert int(limited.value.response.headers["retry-after"]) >= 30
+    assert fake.labels() == ["xai"]
