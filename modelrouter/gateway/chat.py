@@ -50,7 +50,7 @@ from modelrouter.gateway.needs import needs_of
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
-from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
+from modelrouter.ledger import Ledger, now_iso
 from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
@@ -98,6 +98,13 @@ class Trace:
 
 
 REQUEST_COLUMN_SET = frozenset(REQUEST_COLUMNS)
+USAGE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 
 CLIENT_ENDPOINT_FIELDS = frozenset(
     {
@@ -426,28 +433,30 @@ class ChatHandler:
     def _record_request(self, trace: Trace, state: str, version: int, **values: Any) -> None:
         """Queue the request's row; it goes out with the next `_write` (see `Trace.unwritten`).
 
-        The columns fixed by routing are filled in once per request.
+        Rows are sparse (no None values; the store fills in defaults), and the columns fixed
+        by routing are gathered once per request.
         """
         if trace.row is None:
             decision = trace.decision
-            trace.row = request_row(
-                request_id=trace.request_id,
-                created_at=trace.created_at,
-                key_id=trace.key_id,
-                client_protocol=trace.door.protocol,
-                stream=trace.stream,
-                requested_model=trace.requested_model,
-                model=decision.model.id if decision else None,
-                substituted_from=decision.substituted_from if decision else None,
-                policy=trace.policy.describe() if trace.policy else None,
-            )
+            base = {
+                "request_id": trace.request_id,
+                "created_at": trace.created_at,
+                "key_id": trace.key_id,
+                "client_protocol": trace.door.protocol,
+                "stream": trace.stream,
+                "requested_model": trace.requested_model,
+                "model": decision.model.id if decision else None,
+                "substituted_from": decision.substituted_from if decision else None,
+                "policy": trace.policy.describe() if trace.policy else None,
+            }
+            trace.row = {k: v for k, v in base.items() if v is not None}
         if not values.keys() <= REQUEST_COLUMN_SET:
             raise KeyError(f"unknown ledger column(s): {sorted(values.keys() - REQUEST_COLUMN_SET)}")
         row = trace.row.copy()
-        # the affinity note can change on the way (a failed offering moves the conversation)
-        row.update(
-            values, updated_at=now_iso(), state=state, version=version, affinity=trace.affinity or None
-        )
+        row.update((k, v) for k, v in values.items() if v is not None)
+        row.update(updated_at=now_iso(), state=state, version=version)
+        if trace.affinity:  # it can change on the way (a failed offering moves the conversation)
+            row["affinity"] = trace.affinity
         trace.unwritten.append(("requests", row))
 
     def _write(self, trace: Trace) -> None:
@@ -583,29 +592,42 @@ def _merged(old: ir.Usage | None, new: ir.Usage) -> ir.Usage:
 def _attempt(
     trace: Trace, attempt: Attempt, state: str, version: int, usage: ir.Usage | None = None, cost: int = 0
 ) -> dict[str, Any]:
-    usage = usage or ir.Usage()
+    """An attempt's ledger row, sparse (the store fills in what is left out)."""
     offering = attempt.entry.offering
-    return attempt_row(
-        request_id=trace.request_id,
-        attempt_no=attempt.number,
-        provider=attempt.entry.provider.id,
-        offering=attempt.entry.id,
-        region=offering.region,
-        provider_model=offering.provider_model,
-        state=state,
-        http_status=attempt.status,
-        started_at=trace.created_at,
-        ended_at=now_iso() if version > 1 else None,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        cost_micro_usd=cost,
-        usage_source="reported" if usage.input_tokens or usage.output_tokens else "none",
-        error=attempt.error,
-        version=version,
-    )
+    row: dict[str, Any] = {
+        "request_id": trace.request_id,
+        "attempt_no": attempt.number,
+        "provider": attempt.entry.provider.id,
+        "offering": attempt.entry.id,
+        "provider_model": offering.provider_model,
+        "state": state,
+        "started_at": trace.created_at,
+        "version": version,
+    }
+    if offering.region is not None:
+        row["region"] = offering.region
+    if attempt.status is not None:
+        row["http_status"] = attempt.status
+    if attempt.error is not None:
+        row["error"] = attempt.error
+    if version > 1:
+        row["ended_at"] = now_iso()
+    if usage is not None:
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+        ):
+            value = getattr(usage, name)
+            if value:
+                row[name] = value
+        if usage.input_tokens or usage.output_tokens:
+            row["usage_source"] = "reported"
+    if cost:
+        row["cost_micro_usd"] = cost
+    return row
 
 
 def _where(entry: Entry | None) -> dict[str, Any]:

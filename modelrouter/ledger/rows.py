@@ -1,8 +1,10 @@
 """Ledger rows as plain dicts with a fixed column order, shared by the journal and the stores.
 
-A row always carries every column of its table, so applying it is a whole-row upsert that
-only takes effect when its `version` is higher than the stored one: replays and duplicates
-change nothing, and a row can only move forward (started -> final, started -> interrupted).
+Applying a row is a whole-row upsert (a column the row leaves out takes its default, see
+`REQUEST_DEFAULTS`) that only takes effect when its `version` is higher than the stored one:
+replays and duplicates change nothing, and a row can only move forward (started -> final,
+started -> interrupted). The gateway journals rows sparse (no None values), which keeps the
+journal lines short and the ingester's parsing cheap.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from typing import Any, Final
 
 __all__ = [
     "ATTEMPT_COLUMNS",
+    "ATTEMPT_DEFAULTS",
     "FINAL_STATES",
     "REQUEST_COLUMNS",
+    "REQUEST_DEFAULTS",
     "STARTED",
     "attempt_row",
     "request_row",
@@ -98,6 +102,17 @@ _ZERO_COLUMNS = frozenset(
         "cost_micro_usd",
     }
 )
+
+
+def _default(column: str) -> Any:
+    if column in _ZERO_COLUMNS:
+        return 0
+    return {"usage_source": "none", "stream": False}.get(column)
+
+
+REQUEST_DEFAULTS: Final = tuple((c, _default(c)) for c in REQUEST_COLUMNS)
+"""Each `requests` column with the value a row that leaves it out stands for, in column order."""
+ATTEMPT_DEFAULTS: Final = tuple((c, _default(c)) for c in ATTEMPT_COLUMNS)
 
 
 def _complete(columns: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:

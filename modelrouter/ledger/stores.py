@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from modelrouter.errors import ConfigError
-from modelrouter.ledger.rows import ATTEMPT_COLUMNS, REQUEST_COLUMNS
+from modelrouter.ledger.rows import ATTEMPT_COLUMNS, ATTEMPT_DEFAULTS, REQUEST_COLUMNS, REQUEST_DEFAULTS
 
 __all__ = ["PostgresStore", "SQLiteStore", "Store", "migrations", "open_store"]
 
@@ -125,8 +125,8 @@ class SQLiteStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(self._requests, [_sqlite_values(r, REQUEST_COLUMNS) for r in requests])
-            db.executemany(self._attempts, [_sqlite_values(a, ATTEMPT_COLUMNS) for a in attempts])
+            db.executemany(self._requests, [_sqlite_values(r, REQUEST_DEFAULTS) for r in requests])
+            db.executemany(self._attempts, [_sqlite_values(a, ATTEMPT_DEFAULTS) for a in attempts])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -160,11 +160,12 @@ class SQLiteStore:
             self._reads.close()
 
 
-def _sqlite_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+def _sqlite_values(row: dict[str, Any], defaults: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
     # sqlite3 stores bool as 0/1 itself; only JSON values need encoding
+    get = row.get
     return tuple(
         orjson.dumps(value).decode() if type(value) in (dict, list) else value
-        for value in map(row.get, columns)
+        for value in (get(column, default) for column, default in defaults)
     )
 
 
@@ -210,9 +211,9 @@ class PostgresStore:
         """Upsert a batch in one transaction."""
         with self._db.transaction(), self._db.cursor() as cursor:
             if requests:
-                cursor.executemany(self._requests, [_pg_values(r, REQUEST_COLUMNS) for r in requests])
+                cursor.executemany(self._requests, [_pg_values(r, REQUEST_DEFAULTS) for r in requests])
             if attempts:
-                cursor.executemany(self._attempts, [_pg_values(a, ATTEMPT_COLUMNS) for a in attempts])
+                cursor.executemany(self._attempts, [_pg_values(a, ATTEMPT_DEFAULTS) for a in attempts])
 
     def reconcile(self, cutoff: str, now: str) -> int:
         """Requests left `started` by a dead gateway become `interrupted`."""
@@ -257,12 +258,12 @@ def _pg_safe(value: Any) -> Any:
     return value
 
 
-def _pg_values(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+def _pg_values(row: dict[str, Any], defaults: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
     from psycopg.types.json import Jsonb
 
     values = []
-    for column in columns:
-        value = _pg_safe(row.get(column))
+    for column, default in defaults:
+        value = _pg_safe(row.get(column, default))
         values.append(Jsonb(value) if column == "policy" and value is not None else value)
     return tuple(values)
 
