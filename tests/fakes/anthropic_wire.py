@@ -88,6 +88,7 @@ def ask(body: dict[str, Any], path: str) -> Ask:
         forced_tool=choice.get("name") if choice.get("type") == "tool" else None,
         tools_allowed=choice.get("type") != "none",
         after_tool_result=" ".join(_result_text(r) for r in results) if results else None,
+        cache_marks=json.dumps(body).count('"cache_control"'),
         thinking=(body.get("thinking") or {}).get("type") in ("enabled", "adaptive"),
     )
 
@@ -112,7 +113,7 @@ def _usage(plan: Plan, output: int) -> dict[str, Any]:
         "input_tokens": plan.input_tokens,
         "output_tokens": output,
         "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_read_input_tokens": plan.cache_read_tokens,
     }
 
 

@@ -81,6 +81,7 @@ def ask(body: dict[str, Any], path: str) -> Ask:
         forced_tool=(choice.get("tool") or {}).get("name"),
         after_tool_result=(texts(results) or json.dumps(results)) if results else None,
         thinking=thinking.get("type") == "enabled",
+        cache_marks=json.dumps(body).count('"cachePoint"'),
     )
 
 
@@ -89,7 +90,7 @@ def _usage(plan: Plan) -> dict[str, Any]:
         "inputTokens": plan.input_tokens,
         "outputTokens": plan.output_tokens,
         "totalTokens": plan.input_tokens + plan.output_tokens,
-        "cacheReadInputTokens": 0,
+        "cacheReadInputTokens": plan.cache_read_tokens,
         "cacheWriteInputTokens": 0,
     }
 

@@ -37,6 +37,8 @@ class Ask:
     """The text of the tool result the last turn carries, if it carries one."""
     thinking: bool = False
     include_usage: bool = True
+    cache_marks: int = 0
+    """Prompt-cache breakpoints in the request (`cache_control`, `cachePoint`)."""
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Plan:
     input_tokens: int = 0
     output_tokens: int = 0
     signature: str = ""
+    cache_read_tokens: int = 0
+    """The fake treats every marked prefix as cached: 100 tokens read per breakpoint."""
 
     @property
     def stop(self) -> str:
@@ -156,6 +160,7 @@ def plan_for(ask: Ask, label: str) -> Plan:
     else:
         plan.text = _scripted_reply(ask.last_user_text) or f"fake {label} answer to: {ask.last_user_text}"
     plan.input_tokens = 10 + _words(ask.all_text)
+    plan.cache_read_tokens = 100 * ask.cache_marks
     plan.output_tokens = 3 + _words(plan.text) + _words(plan.reasoning) + 5 * len(plan.calls)
     return plan
 
