@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +17,7 @@ import requests
 
 from tests.fakes import FakeUpstream
 from tests.gateway.conftest import gateway_config
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, free_port, start_gateway
 from tests.gateway.test_keys_e2e import BUDGET_FOR_FIVE, HI, MASTER, away_from_a_minute_boundary, race
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -136,3 +141,64 @@ def test_a_conversation_keeps_its_offering_across_instances(
         timeout=10,
     )
     assert (two.headers["x-modelrouter-provider"], two.headers["x-modelrouter-affinity"]) == ("azure", "kept")
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of this test's own, so freezing it disturbs nothing else on the machine."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), *options],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            break
+        time.sleep(0.05)
+    try:
+        yield server, f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.kill()
+        server.wait(10)
+
+
+def test_a_frozen_redis_never_holds_a_request_longer_than_its_timeout(
+    fake: FakeUpstream, tmp_path: Path, private_redis: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    """Redis stopped with SIGSTOP accepts connections and answers nothing (reliability.md F14b).
+
+    Requests go on with limits held per instance, each waiting at most the Redis timeout
+    (0.5 s) on the way; /healthz says degraded; after SIGCONT the shared limits come back.
+    """
+    server, url = private_redis
+    config = gateway_config(fake.url, state=url, server={"master_key": MASTER})
+    gateway = start_gateway(tmp_path / "gw", config)
+    try:
+        key = create(gateway, name="frozen", rpm=1000)
+        assert ask(gateway, key) == 200
+        server.send_signal(signal.SIGSTOP)
+        timings = []
+        for _ in range(6):
+            started = time.monotonic()
+            assert ask(gateway, key) == 200
+            timings.append(time.monotonic() - started)
+        assert max(timings) < 0.5 + 0.4, timings
+        health = requests.get(gateway.url + "/healthz", timeout=5).json()
+        assert health["status"] == "degraded" and any("Redis" in line for line in health["degraded"])
+        server.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            assert ask(gateway, key) == 200
+            if requests.get(gateway.url + "/healthz", timeout=5).json()["status"] == "ok":
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the gateway did not go back to Redis after SIGCONT")
+    finally:
+        gateway.stop()
