@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import anthropic
 import openai
@@ -265,3 +266,64 @@ def test_a_budget_holds_under_a_race(keyed: RunningGateway, fake: FakeUpstream) 
     assert statuses.count(200) == 5 and statuses.count(429) == 45
     listed = [k for k in admin(keyed, "GET", "/admin/keys").json() if k["name"] == "budget"]
     assert listed[0]["budget_usd"] == 0.077
+
+
+SQL_PAYLOADS = [
+    "' OR '1'='1",
+    "' OR 1=1 --",
+    '" OR ""="',
+    "'; DROP TABLE api_keys; --",
+    "'; DELETE FROM requests; --",
+    "1; UPDATE api_keys SET revoked_at = NULL; --",
+    "' UNION SELECT key_hash, name FROM api_keys --",
+    "') OR ('a'='a",
+    "1' AND (SELECT COUNT(*) FROM sqlite_master) > 0 --",
+    "'; SELECT pg_sleep(2); --",
+    "1 AND randomblob(500000000)",
+    "%27%20OR%201%3D1",
+    "\\'; --",
+    "admin'--",
+    "*",
+    "%",
+    "_",
+    "\x00' OR 1=1",
+]
+
+
+def test_sql_injection_in_keys_filters_and_credentials_is_inert(
+    keyed: RunningGateway, fake: FakeUpstream
+) -> None:
+    """reliability.md B9: every payload in every field that reaches SQL is a value, never code."""
+    create(keyed, name="sqli-victim")
+    before = admin(keyed, "GET", "/admin/keys").json()
+    timings = []
+    for payload in SQL_PAYLOADS:
+        started = time.monotonic()
+        answers = [
+            admin(keyed, "GET", "/admin/usage", params={"since": payload}),
+            admin(keyed, "GET", "/admin/usage", params={"until": payload}),
+            admin(keyed, "GET", "/admin/usage", params={"group_by": payload}),
+            admin(keyed, "DELETE", "/admin/keys/" + quote(payload, safe="")),
+            admin(keyed, "POST", "/admin/keys", json={"name": payload, "models": [payload]}),
+            requests.post(
+                keyed.url + "/v1/chat/completions",
+                json={"model": payload, "messages": HI},
+                headers={"authorization": f"Bearer {payload}"},
+                timeout=10,
+            ),
+            requests.post(
+                keyed.url + "/v1/chat/completions",
+                json={"model": "gpt-5.2@openai", "messages": HI},
+                headers={"x-api-key": payload},
+                timeout=10,
+            ),
+        ]
+        timings.append(time.monotonic() - started)
+        for answer in answers:
+            assert answer.status_code < 500, (payload, answer.request.method, answer.request.url, answer.text)
+    assert max(timings) < sorted(timings)[len(timings) // 2] + 1.0, timings
+    after = {k["name"]: k for k in admin(keyed, "GET", "/admin/keys").json()}
+    for key in before:
+        assert after[key["name"]]["prefix"] == key["prefix"]
+        assert after[key["name"]].get("revoked_at") == key.get("revoked_at"), key["name"]
+    assert fake.requests == [], "no payload reached a provider"
