@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from modelrouter import __version__
 from modelrouter.config import Config, master_key, resolve
 from modelrouter.engine import Engine
 from modelrouter.errors import BadRequest, ModelRouterError
@@ -26,6 +27,7 @@ from modelrouter.gateway.chat import JSON, ChatHandler
 from modelrouter.gateway.count_tokens import TokenCounter
 from modelrouter.gateway.doors import DOORS, OPENAI
 from modelrouter.gateway.metrics import Metrics
+from modelrouter.gateway.openapi import openapi_document
 from modelrouter.gateway.transport import Transport
 from modelrouter.health import HealthBoard
 from modelrouter.keys import KeyStore
@@ -65,6 +67,7 @@ class Gateway:
             ("GET", "/healthz"): self._healthz_route,
             ("GET", "/metrics"): self._metrics_route,
             ("POST", "/v1/messages/count_tokens"): self.count_tokens,
+            ("GET", "/openapi.json"): self._openapi_route,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,6 +104,9 @@ class Gateway:
     async def _healthz_route(self, scope: Scope, receive: Receive, send: Send) -> None:
         health = self.healthz()
         await self._json(send, 200 if health["status"] != "down" else 503, health)
+
+    async def _openapi_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await respond(send, 200, _OPENAPI, [JSON])
 
     async def _metrics_route(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = self.metrics.render(self.health.states())
@@ -199,8 +205,10 @@ _KNOWN = frozenset(
         "/admin/keys",
         "/admin/usage",
         "/v1/messages/count_tokens",
+        "/openapi.json",
     }
 )
+_OPENAPI = orjson.dumps(openapi_document(__version__))
 
 
 def build_gateway(

@@ -173,7 +173,8 @@ def detail_fields(entry: object, position: int) -> tuple[int, str, str | None, s
     """
     if not isinstance(entry, dict):
         raise Malformed("each `reasoning_details` entry must be an object")
-    if entry.get("type") not in _DETAIL_TYPES:
+    kind = entry.get("type")
+    if not isinstance(kind, str) or kind not in _DETAIL_TYPES:
         return None
     text = _opt_str(entry.get("text"), "reasoning_details[].text") or _opt_str(
         entry.get("summary"), "reasoning_details[].summary"
