@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,7 @@ from modelrouter.health import HealthBoard
 from modelrouter.keys import KeyStore
 from modelrouter.ledger import Ledger
 from modelrouter.limits import Limiter, open_state
+from modelrouter.redact import install_log_scrubbing, register_secrets
 from modelrouter.routing.attempt import Adapter, Forwarder
 from modelrouter.routing.select import Needs
 
@@ -196,6 +199,27 @@ class Gateway:
         }
 
 
+_SECRET_NAME = re.compile(r"(api_?key|secret|token|password|credential|master_?key)", re.IGNORECASE)
+
+
+def config_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
+    """Every credential the gateway may hold, to keep out of what it writes.
+
+    Provider settings with secret-sounding names, the master key, the key-hashing secret, and
+    environment variables a provider may read its credentials from.
+    """
+    found: list[str] = []
+    for section in config.providers.values():
+        for name in section.settings:
+            if _SECRET_NAME.search(name):
+                value = section.setting(name)
+                if isinstance(value, str):
+                    found.append(value)
+    found += [master_key(config, env) or "", resolve(config.server.key_secret) or ""]
+    found += [value for name, value in env.items() if _SECRET_NAME.search(name)]
+    return found
+
+
 _KNOWN = frozenset(
     {
         "/v1/models",
@@ -219,6 +243,8 @@ def build_gateway(
     transport: Transport | None = None,
 ) -> Gateway:
     """A gateway for `config`: catalog, adapters, transport, health, ledger and metrics."""
+    register_secrets(config_secrets(config, os.environ if env is None else env))
+    install_log_scrubbing()
     health = HealthBoard()
     engine = Engine(config, env=env, health=health)
     if providers is None:
@@ -229,6 +255,7 @@ def build_gateway(
     transport = transport or Transport()
     ledger = Ledger(config.store, total_deadline_s=config.timeouts.total, ingest_in="process")
     keys = KeyStore(config.store, secret=resolve(config.server.key_secret))
+    register_secrets([keys.secret])
     gate = Gatekeeper(master_key(config, env), keys)
     limiter = Limiter(open_state(config.state), keys)
     metrics = Metrics()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, now_iso
 from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
+from modelrouter.redact import redact
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
 from modelrouter.routing.policy import Policy
 from modelrouter.routing.select import Decision, Needs
@@ -360,6 +362,7 @@ class ChatHandler:
             async for chunk in answer.chunks:
                 out = b""
                 for event in answer.decoder.feed(chunk):
+                    event = _redacted(event)
                     out += encoder.encode(usage.see(event))
                     if isinstance(event, ir.StreamError):
                         await send({"type": "http.response.body", "body": out, "more_body": True})
@@ -370,6 +373,10 @@ class ChatHandler:
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)
             return True, "upstream_error_midstream"
+        tail = [
+            dataclasses.replace(e, message=redact(e.message)) if isinstance(e, ir.StreamError) else e
+            for e in tail
+        ]
         out = b"".join(encoder.encode(usage.see(e)) for e in tail)
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
@@ -382,7 +389,7 @@ class ChatHandler:
         await send({"type": "http.response.body", "body": b""})
 
     async def _send_error_event(self, send: Send, encoder: Any, kind: str, message: str) -> None:
-        body = encoder.encode(ir.StreamError(kind=kind, message=message, status=502))
+        body = encoder.encode(ir.StreamError(kind=kind, message=redact(message), status=502))
         await send({"type": "http.response.body", "body": body, "more_body": True})
 
     def _answered_by(self, trace: Trace, entry: Entry) -> None:
@@ -649,6 +656,13 @@ def _cost(entry: Entry, usage: ir.Usage) -> int:
 
 def _usd(micro: int) -> str:
     return f"{Decimal(micro) / 1_000_000:f}"
+
+
+def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:
+    """An in-band error's message scrubbed of secrets (a provider may quote what it was sent)."""
+    if isinstance(event, ir.StreamError):
+        return dataclasses.replace(event, message=redact(event.message))
+    return event
 
 
 def _fallback_models(request: ir.Request) -> list[str]:

@@ -132,6 +132,8 @@ class KeyStore:
         self.db: SQLiteStore | PostgresStore = open_store(store_url)
         self._p = self.db.placeholder
         self._secret = (secret or self._stored_secret()).encode()
+        self.secret = self._secret.decode()
+        """The key-hashing secret (the gateway keeps it out of its logs and answers)."""
 
     def close(self) -> None:
         """Release the database connection."""

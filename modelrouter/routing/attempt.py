@@ -40,6 +40,7 @@ from modelrouter.errors import (
 )
 from modelrouter.gateway.transport import MAX_ERROR_BODY, Deadlines, Transport, UpstreamResponse
 from modelrouter.health import HealthBoard
+from modelrouter.redact import redact
 
 __all__ = ["Answer", "Attempt", "Forwarder", "StreamAnswer", "is_meaningful"]
 
@@ -262,6 +263,7 @@ class Forwarder:
         attempt.outcome = outcome
         attempt.ended = time.monotonic()
         if error is not None:
+            error.message = redact(error.message)  # a provider may echo the credential it was sent
             attempt.error = error.message
             upstream_status = getattr(error, "upstream_status", None)
             attempt.status = upstream_status or attempt.status

@@ -59,6 +59,7 @@ class Fault:
     status: int = 503
     retry_after: float | None = None
     headers: dict[str, str] | None = None
+    echo: bool = False
     seconds: float = 0.0
     after: int = 0
 
@@ -137,13 +138,27 @@ class FakeUpstream:
         retry_after: float | None = None,
         label: str | None = None,
         headers: dict[str, str] | None = None,
+        echo_credentials: bool = False,
     ) -> None:
         """The next `n` requests (for `label`) get `status` in the provider's own error format.
+
+        `echo_credentials` puts the credential the request carried into the error message, as
+        careless providers do.
 
         `retry_after` is sent the way the provider sends it; `headers` adds any others (say,
         `retry-after-ms` or an HTTP-date `retry-after`).
         """
-        self._add(Fault("fail", label, n, status=status, retry_after=retry_after, headers=headers))
+        self._add(
+            Fault(
+                "fail",
+                label,
+                n,
+                status=status,
+                retry_after=retry_after,
+                headers=headers,
+                echo=echo_credentials,
+            )
+        )
 
     def delay(
         self, seconds: float, label: str | None = None, n: int | None = None, stage: str = "headers"
@@ -220,7 +235,7 @@ class FakeUpstream:
         if not wire.authorized(headers):
             return _error(wire, wire.AUTH_STATUS, "missing or invalid credentials")
         if (fault := self._take("fail", label)) is not None:
-            response = _error(wire, fault.status, f"fake {label} failure ({fault.status})", fault.retry_after)
+            response = _error(wire, fault.status, _failure(fault, label, headers, query), fault.retry_after)
             response.headers.update(fault.headers or {})
             return response
         problem = wire.validate(body, path, headers) if wire is anthropic_wire else wire.validate(body, path)
@@ -309,6 +324,15 @@ def _is_stream(wire: ModuleType, path: str, body: Any) -> bool:
     if wire is anthropic_wire and anthropic_wire.is_vertex(path):
         return path.endswith(":streamRawPredict") or bool(body.get("stream"))
     return bool(body.get("stream"))
+
+
+def _failure(fault: Fault, label: str, headers: dict[str, str], query: dict[str, str]) -> str:
+    """A failure's message; with `echo`, quoting the credential the request carried."""
+    message = f"fake {label} failure ({fault.status})"
+    if fault.echo:
+        sent = [headers.get(h, "") for h in ("authorization", "x-api-key", "x-goog-api-key", "api-key")]
+        message += f": you sent {' '.join(s for s in sent if s)} {query.get('key', '')}"
+    return message
 
 
 def _error(wire: ModuleType, status: int, message: str, retry_after: float | None = None) -> web.Response:

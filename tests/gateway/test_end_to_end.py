@@ -645,3 +645,33 @@ def test_deeply_nested_bodies_get_a_4xx_in_the_dialect_never_a_500(
                 response.status_code,
             )
             assert response.status_code != 500
+
+
+@pytest.mark.parametrize(
+    ("model", "label"),
+    [
+        ("gpt-5.2@openai", "openai"),
+        ("claude-sonnet-5.5@anthropic", "anthropic"),
+        ("gemini-3.1-pro@google", "google"),
+    ],
+)
+def test_a_provider_echoing_its_credential_leaks_it_nowhere(
+    gateway: RunningGateway, fake: FakeUpstream, model: str, label: str
+) -> None:
+    """A key a provider quotes back is redacted, whole and in part (reliability.md A6).
+
+    Not in the answer, not in the ledger, not in the log.
+    """
+    log_before = len(gateway.log)
+    fake.fail_next(1, status=401, label=label, echo_credentials=True)
+    with pytest.raises(openai.APIStatusError) as caught:
+        oai(gateway).chat.completions.create(model=model, messages=HI)
+    assert "you sent" in caught.value.message and "[redacted]" in caught.value.message
+    request_id = caught.value.response.headers["x-request-id"]
+    final_request_row(gateway, request_id, "error")
+    seen = caught.value.message + str(caught.value.response.headers) + gateway.log[log_before:]
+    seen += str(ledger_rows(gateway, "SELECT error FROM attempts WHERE request_id = ?", (request_id,)))
+    seen += str(ledger_rows(gateway, "SELECT error FROM requests WHERE request_id = ?", (request_id,)))
+    for secret in SECRETS.values():
+        for start in range(len(secret) - 8 + 1):
+            assert secret[start : start + 8] not in seen, (secret[:4], start)
