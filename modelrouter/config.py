@@ -103,6 +103,9 @@ class Limits(Section):
 
     max_body_mb: float = 20
     max_json_depth: int = 64
+    max_concurrent: int = Field(default=4096, ge=1)
+    """Requests one worker holds at once; beyond it a request is refused at once with 503 and
+    Retry-After (shed, so the ones in flight keep their pace), never queued."""
 
 
 class ProviderConfig(BaseModel):

@@ -168,6 +168,17 @@ class RateLimited(RequestError):
         self.retry_after = retry_after
 
 
+class GatewayOverloaded(ModelRouterError):
+    """This gateway process holds as many requests as `limits.max_concurrent` allows: shed, not queued."""
+
+    status = 503
+    kind = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class UpstreamError(ModelRouterError):
     """A provider failed. `upstream_status` is what the provider answered, if it answered."""
 

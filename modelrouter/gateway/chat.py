@@ -24,6 +24,7 @@ from modelrouter.errors import (
     AllAttemptsFailed,
     BadRequest,
     Forbidden,
+    GatewayOverloaded,
     InternalError,
     ModelRouterError,
     NoOfferingMeetsPolicy,
@@ -171,12 +172,20 @@ class ChatHandler:
         self.metrics = metrics
         self.body_limit = int(engine.config.limits.max_body_mb * (1 << 20))
         self.max_depth = engine.config.limits.max_json_depth
+        self.max_concurrent = engine.config.limits.max_concurrent
+        self.in_flight = 0
         self.timeouts = engine.config.timeouts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, door: Door) -> None:
         """Serve one chat request arriving at `door`; every error leaves in the door's dialect."""
         trace = Trace(uuid7(), door, time.monotonic(), now_iso())
+        self.in_flight += 1
         try:
+            if self.in_flight > self.max_concurrent:
+                raise GatewayOverloaded(
+                    f"this gateway is at its limit of {self.max_concurrent} requests in flight "
+                    "(limits.max_concurrent); try again shortly"
+                )
             await self._serve(scope, receive, send, trace)
         except ClientGone:  # left before its request was whole: nothing was asked, nothing to record
             log.debug("request %s: the client left while sending its body", trace.request_id)
@@ -188,6 +197,8 @@ class ChatHandler:
                 await self._error(
                     send, trace, InternalError(f"the gateway failed on request {trace.request_id}")
                 )
+        finally:
+            self.in_flight -= 1
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, trace: Trace) -> None:
         caller = await self.gate.caller(scope)
