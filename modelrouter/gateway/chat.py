@@ -231,7 +231,11 @@ class ChatHandler:
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens
             )
         self._record_request(trace, "started", 1)
-        hooks = Hooks(lambda a: self._attempt_started(trace, a), lambda a: self._attempt_ended(trace, a))
+        hooks = Hooks(
+            lambda a: self._attempt_started(trace, a),
+            # a whole answer's attempt row goes out with the request's final row, moments later
+            lambda a: self._attempt_ended(trace, a, defer=a.outcome == "ok" and not trace.stream),
+        )
         forwarder = Forwarder(
             self.forwarder.providers,
             self.forwarder.transport,

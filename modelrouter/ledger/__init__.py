@@ -78,7 +78,8 @@ class Ledger:
         self.store: SQLiteStore | PostgresStore | None = None
         if store_url.startswith("sqlite"):
             self.store = open_store(store_url)  # a local file: problems are config errors, now
-        self.journal = Journal(self.journal_root, fsync=fsync)
+        # an ingester process polls the journal; only a thread in this process waits on `wake`
+        self.journal = Journal(self.journal_root, fsync=fsync, notify=ingest_in == "thread")
         self.instance_id = self.journal.directory.name
         """This process's journal name, written on its request rows (a dead one's are interrupted)."""
         self._stop = threading.Event()

@@ -42,7 +42,13 @@ class Journal:
     """Appends rows for one gateway process; thread-safe."""
 
     def __init__(
-        self, root: Path, *, instance: str | None = None, segment_bytes: int = 16 << 20, fsync: bool = False
+        self,
+        root: Path,
+        *,
+        instance: str | None = None,
+        segment_bytes: int = 16 << 20,
+        fsync: bool = False,
+        notify: bool = True,
     ) -> None:
         self.directory = root / (instance or uuid.uuid4().hex)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -52,7 +58,8 @@ class Journal:
         self._fsync = fsync
         self._mutex = threading.Lock()
         self.wake = threading.Event()
-        """Set on every append, so the ingester need not poll."""
+        """Set on every append when `notify` (an ingester thread waits on it instead of polling)."""
+        self._notify = notify
         segments = _segments(self.directory)
         self._segment = segments[-1][0] if segments else 1
         self._fd = self._open(self._segment)
@@ -87,7 +94,8 @@ class Journal:
                 self._segment += 1
                 self._fd = self._open(self._segment)
                 self._size = 0
-        self.wake.set()
+        if self._notify:
+            self.wake.set()
 
     def close(self) -> None:
         """Close the segment and release the directory lock."""
