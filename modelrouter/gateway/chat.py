@@ -92,6 +92,8 @@ class Trace:
     conversation: str | None = None
     affinity: str = ""
     affinity_offering: str | None = None
+    input_estimate: int = 0
+    """The prompt's size as the gateway estimates it (for attempts billed without a usage report)."""
     row: dict[str, Any] | None = None
     """The request's ledger row as routing left it (the base of its started and final rows)."""
     unwritten: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -215,6 +217,7 @@ class ChatHandler:
         if caller.key is not None and caller.key.models:
             self._check_models(caller.key, [request.model, *_fallback_models(request)])
         needs = needs_of(request)
+        trace.input_estimate = needs.input_tokens or 0
         decisions = self._decide(request, trace.policy, needs)
         trace.decision = decisions[0]
         entries = _attempt_order(decisions)
@@ -493,10 +496,15 @@ class ChatHandler:
         self._write(trace)
 
     def _attempt_ended(self, trace: Trace, attempt: Attempt, *, defer: bool = False) -> None:
-        usage = attempt.usage
+        usage, estimated = attempt.usage, False
+        if usage is None and attempt.billable and trace.input_estimate:
+            usage, estimated = ir.Usage(input_tokens=trace.input_estimate), True
         cost = _cost(attempt.entry, usage) if usage is not None else 0
         trace.costs[attempt.number] = cost
-        trace.unwritten.append(("attempts", _attempt(trace, attempt, attempt.outcome, 2, usage, cost)))
+        row = _attempt(trace, attempt, attempt.outcome, 2, usage, cost)
+        if estimated:
+            row["usage_source"] = "estimated"
+        trace.unwritten.append(("attempts", row))
         if not defer:
             self._write(trace)
         self.metrics.attempts.labels(attempt.entry.provider.id, attempt.entry.id, attempt.outcome).inc()

@@ -37,6 +37,7 @@ from modelrouter.errors import (
     UpstreamProtocolError,
     UpstreamRateLimited,
     UpstreamServerError,
+    UpstreamTimeout,
 )
 from modelrouter.gateway.transport import MAX_ERROR_BODY, Deadlines, Transport, UpstreamResponse
 from modelrouter.health import HealthBoard
@@ -89,6 +90,9 @@ class Attempt:
     error: str | None = None
     usage: ir.Usage | None = None
     ended: float | None = None
+    billable: bool = False
+    """Failed after the provider took the request on (an unreadable 200, a deadline passed while
+    it worked): it may well have billed the prompt, so the ledger charges an estimate."""
 
 
 @dataclass(slots=True)
@@ -265,6 +269,9 @@ class Forwarder:
         if error is not None:
             error.message = redact(error.message)  # a provider may echo the credential it was sent
             attempt.error = error.message
+            attempt.billable = attempt.status == 200 or isinstance(
+                error, UpstreamTimeout | UpstreamProtocolError
+            )
             upstream_status = getattr(error, "upstream_status", None)
             attempt.status = upstream_status or attempt.status
         self.hooks.attempt_ended(attempt)

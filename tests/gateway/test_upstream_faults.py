@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from tests.fakes import FakeUpstream
-from tests.gateway.conftest import final_request_row, gateway_config
+from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
 from tests.gateway.harness import RunningGateway, start_gateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
@@ -110,3 +110,41 @@ def test_a_pinned_offering_asking_for_a_long_wait_gives_the_client_a_429_with_th
     assert time.monotonic() - started < 1, "no sleeping past max_retry_wait"
     assert int(limited.value.response.headers["retry-after"]) >= 30
     assert fake.labels() == ["xai"]
+
+
+def test_an_attempt_the_provider_took_on_but_spoiled_is_billed_as_an_estimate(
+    gateway: RunningGateway, fake: FakeUpstream
+) -> None:
+    """An unreadable 200 was most likely billed (reliability.md F9).
+
+    The attempt carries the prompt's estimated cost, marked estimated, and the request's cost
+    is both attempts'.
+    """
+    fake.malformed(label="openai")
+    raw = client(gateway).chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI)
+    assert raw.headers["x-modelrouter-provider"] == "azure"
+    request_id = raw.headers["x-request-id"]
+    _, total = final_request_row(gateway, request_id, "cost_micro_usd")
+    rows = ledger_rows(
+        gateway,
+        "SELECT attempt_no, provider, usage_source, input_tokens, cost_micro_usd FROM attempts "
+        "WHERE request_id = ? ORDER BY attempt_no",
+        (request_id,),
+    )
+    (_, first, source, tokens, spoiled), (_, second, _, _, answered) = rows
+    assert (first, second, source) == ("openai", "azure", "estimated")
+    assert tokens > 0 and spoiled > 0 and answered > 0
+    assert total == spoiled + answered
+
+
+def test_a_refused_attempt_costs_nothing(gateway: RunningGateway, fake: FakeUpstream) -> None:
+    fake.fail_next(1, status=503, label="openai")
+    raw = client(gateway).chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI)
+    request_id = raw.headers["x-request-id"]
+    final_request_row(gateway, request_id, "cost_micro_usd")
+    [(source, cost)] = ledger_rows(
+        gateway,
+        "SELECT usage_source, cost_micro_usd FROM attempts WHERE request_id = ? AND attempt_no = 1",
+        (request_id,),
+    )
+    assert (source, cost) == ("none", 0)
