@@ -52,17 +52,22 @@ def test_a_postgres_outage_under_load_loses_nothing(
                 assert health["status"] == "degraded" and health["ledger"]["depth_bytes"] > 0
                 proxy.up()
                 ids += pool.map(lambda _: chat(gateway.url), range(20))
-            deadline = time.monotonic() + 20
-            rows: list[tuple[Any, ...]] = []
-            with psycopg.connect(postgres_url) as db:
-                while time.monotonic() < deadline:
-                    rows = db.execute("SELECT request_id, state, attempts FROM requests").fetchall()
-                    if len(rows) == len(ids) and all(state == "ok" for _, state, _ in rows):
-                        break
-                    time.sleep(0.2)
-                attempts = db.execute("SELECT count(*) FROM attempts").fetchone()
+            assert_recorded_once(postgres_url, ids)
         finally:
             gateway.stop()
+
+
+def assert_recorded_once(url: str, ids: list[str], wait_s: float = 30) -> None:
+    """Every request in PostgreSQL exactly once, answered, with its one attempt (waits for the ledger)."""
+    deadline = time.monotonic() + wait_s
+    rows: list[tuple[Any, ...]] = []
+    with psycopg.connect(url) as db:
+        while time.monotonic() < deadline:
+            rows = db.execute("SELECT request_id, state, attempts FROM requests").fetchall()
+            if len(rows) == len(ids) and all(state == "ok" for _, state, _ in rows):
+                break
+            time.sleep(0.2)
+        attempts = db.execute("SELECT count(*) FROM attempts").fetchone()
     assert sorted(r[0] for r in rows) == sorted(ids), "every request is recorded exactly once"
     assert all(state == "ok" and n == 1 for _, state, n in rows)
     assert attempts == (len(ids),)
@@ -181,18 +186,7 @@ def test_postgres_stopped_and_restarted_under_load_loses_nothing(
             options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
             subprocess.run([*ctl, "-o", options, "start"], check=True, capture_output=True, **owner)
             ids += pool.map(lambda _: chat(gateway.url), range(20))
-        deadline = time.monotonic() + 30
-        rows: list[tuple[Any, ...]] = []
-        with psycopg.connect(url) as db:
-            while time.monotonic() < deadline:
-                rows = db.execute("SELECT request_id, state, attempts FROM requests").fetchall()
-                if len(rows) == len(ids) and all(state == "ok" for _, state, _ in rows):
-                    break
-                time.sleep(0.2)
-            attempts = db.execute("SELECT count(*) FROM attempts").fetchone()
+        assert_recorded_once(url, ids)
         assert requests.get(gateway.url + "/healthz", timeout=5).json()["status"] == "ok"
     finally:
         gateway.stop()
-    assert sorted(r[0] for r in rows) == sorted(ids), "every request is recorded exactly once"
-    assert all(state == "ok" and n == 1 for _, state, n in rows)
-    assert attempts == (len(ids),)
