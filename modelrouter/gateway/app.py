@@ -38,6 +38,7 @@ from modelrouter.limits import Limiter, open_state
 from modelrouter.redact import install_log_scrubbing, register_secrets
 from modelrouter.routing.attempt import Adapter, Forwarder
 from modelrouter.routing.select import Needs
+from modelrouter.urlguard import check_provider_urls
 
 __all__ = ["Gateway", "build_gateway"]
 
@@ -244,6 +245,7 @@ def build_gateway(
 ) -> Gateway:
     """A gateway for `config`: catalog, adapters, transport, health, ledger and metrics."""
     register_secrets(config_secrets(config, os.environ if env is None else env))
+    check_provider_urls(config)
     install_log_scrubbing()
     health = HealthBoard()
     engine = Engine(config, env=env, health=health)

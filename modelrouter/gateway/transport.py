@@ -136,7 +136,12 @@ class Transport:
         try:
             async with asyncio.timeout(max(budget, 0)):
                 response = await self._client().request(
-                    call.method, call.url, data=call.body, headers=call.headers, timeout=timeout
+                    call.method,
+                    call.url,
+                    data=call.body,
+                    headers=call.headers,
+                    timeout=timeout,
+                    allow_redirects=False,  # a provider's redirect could point anywhere, credentials attached
                 )
         except TimeoutError as exc:
             which = "first-byte" if budget == deadlines.first_byte else "total"
@@ -152,6 +157,13 @@ class Transport:
             raise UpstreamConnectionError(
                 f"cannot reach {provider}: {_describe(exc)}", provider=provider
             ) from exc
+        if 300 <= response.status < 400:
+            response.close()
+            raise UpstreamConnectionError(
+                f"{provider} answered {response.status} redirecting to "
+                f"{response.headers.get('location', '?')[:200]}; provider calls never follow redirects",
+                provider=provider,
+            )
         return UpstreamResponse(response, deadlines, provider)
 
     async def aclose(self) -> None:

@@ -6,6 +6,8 @@ decide the next. grok-4.3 is sold by xAI (tried first) and OpenRouter (the fallb
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -14,6 +16,7 @@ from typing import Any
 
 import openai
 import pytest
+import yaml
 
 from tests.fakes import FakeUpstream
 from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
@@ -148,3 +151,30 @@ def test_a_refused_attempt_costs_nothing(gateway: RunningGateway, fake: FakeUpst
         (request_id,),
     )
     assert (source, cost) == ("none", 0)
+
+
+def test_a_providers_redirect_is_never_followed(gateway: RunningGateway, fake: FakeUpstream) -> None:
+    """reliability.md B7: a redirect could send the request, credentials attached, anywhere."""
+    elsewhere = fake.url + "/xai/v1/chat/completions"
+    fake.fail_next(1, status=302, label="openai", headers={"location": elsewhere})
+    raw = client(gateway).chat.completions.with_raw_response.create(model="gpt-5.2", messages=HI)
+    assert raw.headers["x-modelrouter-provider"] == "azure"
+    assert fake.labels() == ["openai", "azure"], "the redirect target saw nothing"
+
+
+def test_a_metadata_address_as_a_provider_endpoint_stops_the_gateway_at_start(
+    fake: FakeUpstream, tmp_path: Path
+) -> None:
+    config = gateway_config(fake.url)
+    config["providers"]["openai"]["base_url"] = "http://169.254.169.254/v1"
+    path = tmp_path / "modelrouter.yaml"
+    path.write_text(yaml.safe_dump(config))
+    run = subprocess.run(
+        [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert run.returncode != 0
+    assert "providers.openai.base_url" in run.stderr and "metadata" in run.stderr
