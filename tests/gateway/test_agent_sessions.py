@@ -8,6 +8,7 @@ reads they report must come back to the client and into the bill.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -15,8 +16,8 @@ import openai
 import pytest
 
 from tests.fakes import TOOL_PHRASE, FakeUpstream
-from tests.gateway.conftest import final_request_row
-from tests.gateway.harness import RunningGateway
+from tests.gateway.conftest import final_request_row, gateway_config
+from tests.gateway.harness import RunningGateway, start_gateway
 
 TOOLS = 40
 ROUNDS = 12
@@ -134,3 +135,21 @@ def test_cache_markers_are_dropped_for_a_provider_without_them_and_reads_still_r
     done = chat.chat.completions.create(model="claude-sonnet-5.5@anthropic", messages=marked)
     assert done.usage is not None and done.usage.prompt_tokens_details is not None
     assert done.usage.prompt_tokens_details.cached_tokens == 100
+
+
+def test_an_agents_fixed_model_name_goes_where_the_operator_maps_it(
+    fake: FakeUpstream, tmp_path: Path
+) -> None:
+    """Claude Code asks for `claude-haiku-4-5` for its background work; `aliases:` decides what answers."""
+    config = gateway_config(fake.url, aliases={"claude-haiku-4-5": "gpt-5.2@azure"})
+    gateway = start_gateway(tmp_path, config)
+    try:
+        client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+        answer = client.messages.with_raw_response.create(
+            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "title this"}]
+        )
+        assert answer.headers["x-modelrouter-provider"] == "azure"
+        assert answer.parse().content[0].type == "text"
+        assert [r.label for r in fake.requests] == ["azure"]
+    finally:
+        gateway.stop()
