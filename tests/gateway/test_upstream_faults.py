@@ -6,6 +6,7 @@ decide the next. grok-4.3 is sold by xAI (tried first) and OpenRouter (the fallb
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -178,3 +179,35 @@ def test_a_metadata_address_as_a_provider_endpoint_stops_the_gateway_at_start(
     )
     assert run.returncode != 0
     assert "providers.openai.base_url" in run.stderr and "metadata" in run.stderr
+
+
+@pytest.mark.parametrize("megabytes", [5, 19])
+def test_a_large_request_is_retried_whole(
+    gateway: RunningGateway, fake: FakeUpstream, megabytes: int
+) -> None:
+    """reliability.md F22: after a 503 the fallback receives the same image, every byte of it."""
+    import base64
+    import hashlib
+
+    image = base64.b64encode(os.urandom(((megabytes << 20) - 65536) * 3 // 4)).decode()
+    url = "data:image/png;base64," + image
+    parts: Any = [{"type": "text", "text": "describe"}, {"type": "image_url", "image_url": {"url": url}}]
+    fake.fail_next(1, status=503, label="openai")
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-5.2", messages=[{"role": "user", "content": parts}]
+    )
+    assert raw.headers["x-modelrouter-provider"] == "azure"
+    first, second = fake.requests
+    sent = [r.body["messages"][-1]["content"][1]["image_url"]["url"] for r in (first, second)]
+    assert [hashlib.sha256(u.encode()).hexdigest() for u in sent] == [
+        hashlib.sha256(url.encode()).hexdigest()
+    ] * 2
+
+
+def test_a_body_over_the_limit_never_reaches_a_provider(gateway: RunningGateway, fake: FakeUpstream) -> None:
+    content = "x" * (21 << 20)
+    with pytest.raises(openai.APIStatusError) as refused:
+        client(gateway).chat.completions.create(
+            model="gpt-5.2", messages=[{"role": "user", "content": content}]
+        )
+    assert refused.value.status_code == 413 and fake.requests == []
