@@ -46,10 +46,13 @@ def refuse_declared_oversize(scope: Scope, limit: int) -> None:
     """`PayloadTooLarge` before reading, when the declared Content-Length is over `limit`."""
     declared = header(scope, b"content-length")
     if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-        megabytes = limit // (1 << 20)
-        raise PayloadTooLarge(
-            f"request body of {int(declared)} bytes is over the {megabytes} MB limit (limits.max_body_mb)"
-        )
+        raise _too_large(limit, f" of {int(declared)} bytes")
+
+
+def _too_large(limit: int, size: str = "") -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body{size} is over the {limit // (1 << 20)} MB limit (limits.max_body_mb)"
+    )
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
@@ -63,9 +66,7 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                f"request body is over the {limit // (1 << 20)} MB limit (limits.max_body_mb)"
-            )
+            raise _too_large(limit)
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)

@@ -391,10 +391,7 @@ class ChatHandler:
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)
             return True, "upstream_error_midstream"
-        tail = [
-            dataclasses.replace(e, message=redact(e.message)) if isinstance(e, ir.StreamError) else e
-            for e in tail
-        ]
+        tail = [_redacted(e) for e in tail]
         out = b"".join(encoder.encode(usage.see(e)) for e in tail)
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
@@ -564,13 +561,7 @@ class ChatHandler:
         self.metrics.latency.labels(model).observe(latency_ms / 1000)
         if len(trace.attempts) > 1:
             self.metrics.fallbacks.inc()
-        for kind in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        ):
+        for kind in USAGE_COLUMNS:
             value = getattr(usage, kind)
             if value:
                 self.metrics.tokens.labels(model, provider, kind.removesuffix("_tokens")).inc(value)
@@ -643,13 +634,7 @@ def _attempt(
     if version > 1:
         row["ended_at"] = now_iso()
     if usage is not None:
-        for name in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        ):
+        for name in USAGE_COLUMNS:
             value = getattr(usage, name)
             if value:
                 row[name] = value

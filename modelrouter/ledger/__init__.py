@@ -120,12 +120,11 @@ class Ledger:
 
     def record_request(self, row: dict[str, Any]) -> None:
         """Make a `requests` row durable (see `request_row`). Raises `LedgerUnavailable`."""
-        row["instance_id"] = self.instance_id
-        self.journal.append("requests", row)
+        self.record([("requests", row)])
 
     def record_attempt(self, row: dict[str, Any]) -> None:
         """Make an `attempts` row durable (see `attempt_row`). Raises `LedgerUnavailable`."""
-        self.journal.append("attempts", row)
+        self.record([("attempts", row)])
 
     def record(self, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """Make several `(table, row)` pairs durable in one journal write, in order."""

@@ -115,11 +115,11 @@ REQUEST_DEFAULTS: Final = tuple((c, _default(c)) for c in REQUEST_COLUMNS)
 ATTEMPT_DEFAULTS: Final = tuple((c, _default(c)) for c in ATTEMPT_COLUMNS)
 
 
-def _complete(columns: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(values) - set(columns)
+def _complete(defaults: tuple[tuple[str, Any], ...], values: dict[str, Any]) -> dict[str, Any]:
+    row = {column: values.get(column, default) for column, default in defaults}
+    unknown = values.keys() - row.keys()
     if unknown:
         raise KeyError(f"unknown ledger column(s): {sorted(unknown)}")
-    row = {c: values.get(c, 0 if c in _ZERO_COLUMNS else None) for c in columns}
     if row["usage_source"] is None:
         row["usage_source"] = "none"
     return row
@@ -127,11 +127,11 @@ def _complete(columns: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any
 
 def request_row(**values: Any) -> dict[str, Any]:
     """A complete `requests` row (missing counters are 0, other missing columns NULL)."""
-    row = _complete(REQUEST_COLUMNS, values)
+    row = _complete(REQUEST_DEFAULTS, values)
     row["stream"] = bool(row["stream"])
     return row
 
 
 def attempt_row(**values: Any) -> dict[str, Any]:
     """A complete `attempts` row."""
-    return _complete(ATTEMPT_COLUMNS, values)
+    return _complete(ATTEMPT_DEFAULTS, values)
