@@ -29,6 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from gateway_overhead import UPSTREAM, cell, free_port, wait_for
+from peers.run import HZ, cpu_ticks
 
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
 
@@ -104,19 +105,6 @@ VARIANT = textwrap.dedent(
 )
 
 
-def session_cpu_s(sid: int) -> float:
-    """CPU seconds used so far by every process of a session (the gateway and its ingester)."""
-    out = subprocess.run(["ps", "-o", "pid=", "-s", str(sid)], capture_output=True, text=True).stdout
-    ticks = 0
-    for pid in out.split():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def load(url: str, seconds: float) -> int:
     """Requests completed at 16 connections.
 
@@ -160,9 +148,9 @@ def gateway_figures(workdir: Path, upstream_port: int, ledger: str, seconds: flo
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         load(url, 1)  # warm-up
-        cpu = session_cpu_s(process.pid)
+        cpu = cpu_ticks(process.pid) / HZ
         done = load(url, seconds)
-        cpu = session_cpu_s(process.pid) - cpu
+        cpu = cpu_ticks(process.pid) / HZ - cpu
         return done / seconds, cpu * 1000 / done
     finally:
         os.killpg(process.pid, signal.SIGTERM)

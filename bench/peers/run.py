@@ -56,6 +56,8 @@ ROOT = HERE.parent.parent
 PEERS = HERE.parent / ".peers"
 sys.path.insert(0, str(HERE.parent))
 
+from gateway_overhead import free_port  # noqa: E402
+
 from peers.mock import SLOW_CHUNKS, SLOW_PACE_S, write_config  # noqa: E402
 
 LITELLM_VERSION = "1.108.7"
@@ -237,15 +239,6 @@ def make_target(name: str, work: Path, mock: str) -> Target:
 
 
 # --- processes --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start(target: Target, logs: Path) -> None:

@@ -66,6 +66,18 @@ def gateway_config(fake_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+MASTER = "mk-test-master-key"
+
+
+@pytest.fixture(scope="module")
+def keyed(fake_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """One gateway with a master key for a test module (admin API, virtual keys)."""
+    config = gateway_config(fake_server.url, server={"master_key": MASTER})
+    running = start_gateway(tmp_path_factory.mktemp("keyed"), config)
+    yield running
+    running.stop()
+
+
 @pytest.fixture(scope="module")
 def gateway(fake_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """One gateway process for a test module."""

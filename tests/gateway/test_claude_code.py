@@ -22,8 +22,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _claude_env(gateway: RunningGateway, home: Path) -> dict[str, str]:
-    return {
+def _claude(
+    gateway: RunningGateway, home: Path, prompt: str, model: str, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """`claude -p PROMPT --model MODEL` against the gateway, HOME in `home`, telemetry off."""
+    env = {
         **os.environ,
         "ANTHROPIC_BASE_URL": gateway.url,
         "ANTHROPIC_API_KEY": "sk-ant-for-the-gateway",
@@ -32,6 +35,15 @@ def _claude_env(gateway: RunningGateway, home: Path) -> dict[str, str]:
         "DISABLE_AUTOUPDATER": "1",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
+    return subprocess.run(
+        [str(CLAUDE), "-p", prompt, "--model", model],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_claude_code_runs_its_read_tool_for_a_model_on_azure(
@@ -45,15 +57,7 @@ def test_claude_code_runs_its_read_tool_for_a_model_on_azure(
     notes = tmp_path / "notes.txt"
     notes.write_text("the secret word is pineapple\n")
     prompt = f'{TOOL_PHRASE}Read with {{"file_path": "{notes}"}}'
-    run = subprocess.run(
-        [str(CLAUDE), "-p", prompt, "--model", "gpt-5.2@azure"],
-        env=_claude_env(gateway, tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    run = _claude(gateway, tmp_path, prompt, "gpt-5.2@azure")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "fake azure saw the tool result" in run.stdout and "pineapple" in run.stdout, run.stdout
     loop = [r for r in fake.requests if r.label == "azure" and TOOL_PHRASE in str(r.body)]
@@ -76,16 +80,7 @@ def test_claude_code_runs_on_any_provider(
     gateway: RunningGateway, fake: FakeUpstream, tmp_path: Path, model: str, label: str
 ) -> None:
     fake.answer_without_tools()
-    env = _claude_env(gateway, tmp_path)
-    run = subprocess.run(
-        [str(CLAUDE), "-p", "say hello", "--model", model],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _claude(gateway, tmp_path, "say hello", model, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(f"fake {label} answer to: ") and "say hello" in run.stdout
     asked = [r for r in fake.requests if r.label == label]

@@ -6,7 +6,6 @@ import http.client
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -17,19 +16,10 @@ import requests
 
 from modelrouter.gateway.admin import AdminAPI
 from tests.fakes import FakeUpstream
-from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.conftest import MASTER, final_request_row, ledger_rows
+from tests.gateway.harness import RunningGateway
 
-MASTER = "mk-test-master-key"
 HI: Any = [{"role": "user", "content": "hello there"}]
-
-
-@pytest.fixture(scope="module")
-def keyed(fake_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    config = gateway_config(fake_server.url, server={"master_key": MASTER})
-    running = start_gateway(tmp_path_factory.mktemp("keyed"), config)
-    yield running
-    running.stop()
 
 
 def admin(gateway: RunningGateway, method: str, path: str, **kwargs: Any) -> requests.Response:

@@ -8,7 +8,6 @@ declares. The providers behind it are the fakes, which answer whatever reaches t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,20 +18,8 @@ from schemathesis.checks import content_type_conformance, not_a_server_error, st
 
 from modelrouter import __version__
 from modelrouter.gateway.openapi import openapi_document
-from tests.fakes import FakeUpstream
-from tests.gateway.conftest import gateway_config
-from tests.gateway.harness import RunningGateway, start_gateway
-
-MASTER = "mk-fuzz-master"
-
-
-@pytest.fixture(scope="module")
-def fuzzed(fake_server: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    config = gateway_config(fake_server.url, server={"master_key": MASTER})
-    running = start_gateway(tmp_path_factory.mktemp("fuzzed"), config)
-    yield running
-    running.stop()
-
+from tests.gateway.conftest import MASTER
+from tests.gateway.harness import RunningGateway
 
 SCHEMA = schemathesis.openapi.from_dict(openapi_document(__version__))
 OPERATIONS = {operation.label: operation for operation in (r.ok() for r in SCHEMA.get_all_operations())}  # type: ignore[union-attr]
@@ -40,12 +27,12 @@ EXAMPLES = int(os.environ.get("MODELROUTER_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_no_operation_answers_a_5xx_or_anything_undocumented(fuzzed: RunningGateway, label: str) -> None:
+def test_no_operation_answers_a_5xx_or_anything_undocumented(keyed: RunningGateway, label: str) -> None:
     @given(case=OPERATIONS[label].as_strategy())
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def fuzz(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(
-            base_url=fuzzed.url,
+            base_url=keyed.url,
             headers={"authorization": f"Bearer {MASTER}"},
             checks=[not_a_server_error, status_code_conformance, content_type_conformance],
             timeout=20,
@@ -54,11 +41,11 @@ def test_no_operation_answers_a_5xx_or_anything_undocumented(fuzzed: RunningGate
     fuzz()
 
 
-def test_the_document_lists_every_route_the_gateway_serves(fuzzed: RunningGateway) -> None:
+def test_the_document_lists_every_route_the_gateway_serves(keyed: RunningGateway) -> None:
     from modelrouter.gateway.admin import AdminAPI
     from modelrouter.gateway.app import _KNOWN
     from modelrouter.gateway.doors import DOORS
 
-    paths = set(requests.get(fuzzed.url + "/openapi.json", timeout=5).json()["paths"])
+    paths = set(requests.get(keyed.url + "/openapi.json", timeout=5).json()["paths"])
     served = set(DOORS) | set(_KNOWN) | {path for _, path in AdminAPI.ROUTES}
     assert served == paths

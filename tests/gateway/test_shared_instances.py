@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from tests.fakes import FakeUpstream
-from tests.gateway.conftest import gateway_config
+from tests.gateway.conftest import MASTER, gateway_config
 from tests.gateway.harness import RunningGateway, free_port, start_gateway
-from tests.gateway.test_keys_e2e import BUDGET_FOR_FIVE, HI, MASTER, away_from_a_minute_boundary, race
+from tests.gateway.test_keys_e2e import BUDGET_FOR_FIVE, HI, away_from_a_minute_boundary, race
 
 REDIS = "redis://127.0.0.1:6379/0"
 
