@@ -201,6 +201,12 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)
     """Fields of the source protocol with no IR meaning, kept for a same-protocol target only."""
     source_protocol: str | None = None
+    source: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The client's decoded body as it came (never modified): a same-protocol provider gets it
+    back nearly untouched (`passthrough_request` of the codec) instead of a re-encoding."""
+    source_headers: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Request headers of the source protocol that a same-protocol provider gets with the
+    client's own body (`anthropic-version`)."""
 
 
 @dataclass(slots=True, kw_only=True)

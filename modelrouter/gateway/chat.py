@@ -49,6 +49,7 @@ from modelrouter.gateway.depth import check_depth
 from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.needs import needs_of
+from modelrouter.gateway.relay import RelayDecoder, relayed
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
@@ -333,7 +334,10 @@ class ChatHandler:
 
     async def _answer(self, send: Send, trace: Trace, answer: Answer) -> None:
         entry = answer.entry
-        body = trace.door.encode_response(answer.response, entry.provider.id)
+        if answer.raw is not None:
+            body = trace.door.relay_response(answer.raw, entry.provider.id)
+        else:
+            body = trace.door.encode_response(answer.response, entry.provider.id)
         cost = sum(trace.costs.values())
         headers = [JSON, *self._route_headers(trace, entry), ("x-modelrouter-cost-usd", _usd(cost))]
         self._finish(trace, "ok", 200, entry, answer.response.usage, "reported")
@@ -346,13 +350,25 @@ class ChatHandler:
         encoder = trace.door.stream_encoder(request, model=entry.offering.provider_model)
         usage = _Usage()
         state, status = "ok", 200
-        first = b"".join(encoder.encode(usage.see(e)) for e in answer.events)
+        relay = answer.decoder if isinstance(answer.decoder, RelayDecoder) else None
+        if relay is not None:
+            drop_usage = not request.include_usage
+            first, error = relayed(relay.take(), drop_usage_only=drop_usage)
+            for event in answer.events:
+                usage.see(event)
+        else:
+            first = b"".join(encoder.encode(usage.see(e)) for e in answer.events)
         await start(send, 200, [*SSE, *self._route_headers(trace, entry)])
         self.metrics.ttft.labels(trace.requested_model).observe(time.monotonic() - trace.started)
         try:
             await send({"type": "http.response.body", "body": first, "more_body": True})
             ended = answer.finished
-            if not ended:
+            if relay is not None and error is not None:
+                await self._send_error_event(send, encoder, error.kind, error.message)
+                ended, state = True, "upstream_error_midstream"
+            elif relay is not None and not ended:
+                ended, state = await self._relay(send, encoder, answer, relay, usage, drop_usage)
+            elif not ended:
                 ended, state = await self._pump(send, encoder, answer, usage)
             if not ended:
                 await self._send_error_event(
@@ -396,6 +412,39 @@ class ChatHandler:
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
         if any(isinstance(e, ir.StreamError) for e in tail):
+            return True, "upstream_error_midstream"
+        return usage.ended, "ok"
+
+    async def _relay(
+        self,
+        send: Send,
+        encoder: Any,
+        answer: StreamAnswer,
+        relay: RelayDecoder,
+        usage: _Usage,
+        drop_usage: bool,
+    ) -> tuple[bool, str]:
+        """Forward the rest of a same-protocol stream as the provider wrote it, whole event by event."""
+        try:
+            async for chunk in answer.chunks:
+                for event in relay.feed(chunk):
+                    usage.see(event)
+                out, error = relayed(relay.take(), drop_usage_only=drop_usage)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+                if error is not None:
+                    await self._send_error_event(send, encoder, error.kind, error.message)
+                    return True, "upstream_error_midstream"
+            for event in relay.close():
+                usage.see(event)
+        except UpstreamError as exc:
+            await self._send_error_event(send, encoder, exc.kind, exc.message)
+            return True, "upstream_error_midstream"
+        out, error = relayed(relay.take(), drop_usage_only=drop_usage)
+        if out:
+            await send({"type": "http.response.body", "body": out, "more_body": True})
+        if error is not None:
+            await self._send_error_event(send, encoder, error.kind, error.message)
             return True, "upstream_error_midstream"
         return usage.ended, "ok"
 

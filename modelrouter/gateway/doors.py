@@ -10,6 +10,7 @@ import time
 from types import ModuleType
 from typing import Any, ClassVar
 
+import orjson
 from typing_extensions import override
 
 from modelrouter import ir
@@ -39,6 +40,10 @@ class Door:
         body: bytes = self.codec.encode_response(response)
         return body
 
+    def relay_response(self, raw: bytes, provider: str) -> bytes:
+        """A provider's answer in this very protocol, as the client receives it (unchanged here)."""
+        return raw
+
     def stream_encoder(self, request: ir.Request, model: str) -> Any:
         """A stream encoder for one answer (`.encode(event) -> bytes`)."""
         return self.codec.StreamEncoder(model=model)
@@ -65,6 +70,16 @@ class OpenAIDoor(Door):
         return openai_chat.encode_response(response, provider=provider)
 
     @override
+    def relay_response(self, raw: bytes, provider: str) -> bytes:
+        """The provider's body plus the gateway's `"provider": ID`, spliced in without a re-encoding."""
+        body = raw.rstrip()
+        if body.endswith(b"}") and b'"provider"' not in body:
+            return body[:-1] + b',"provider":' + orjson.dumps(provider) + b"}"
+        data = orjson.loads(raw)  # it has a "provider" of its own (OpenRouter's): ours replaces it
+        data["provider"] = provider
+        return orjson.dumps(data)
+
+    @override
     def stream_encoder(self, request: ir.Request, model: str) -> Any:
         return openai_chat.StreamEncoder(
             include_usage=request.include_usage, model=model, created=int(time.time())
@@ -85,11 +100,15 @@ class AnthropicDoor(Door):
         """`anthropic-beta` travels on as `extra["anthropic_beta"]`.
 
         It becomes a header to Anthropic, a body field on Vertex and Bedrock, and is dropped for
-        providers that have no such thing.
+        providers that have no such thing. `anthropic-version` goes to Anthropic as it came when
+        the client's body does (`passthrough`), since that body was written for it.
         """
         betas = header(scope, b"anthropic-beta")
         if betas:
             request.extra["anthropic_beta"] = [b.strip() for b in betas.split(",") if b.strip()]
+        version = header(scope, b"anthropic-version")
+        if version:
+            request.source_headers["anthropic-version"] = version
 
 
 class ResponsesDoor(Door):

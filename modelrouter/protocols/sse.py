@@ -13,9 +13,10 @@ general line-by-line path it switches to, for good, at the first CR.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import re
+from typing import Final, NamedTuple
 
-__all__ = ["SSEEvent", "SSEParser", "encode_event"]
+__all__ = ["SSEEvent", "SSEParser", "SSEPieces", "encode_event"]
 
 
 class SSEEvent(NamedTuple):
@@ -151,6 +152,54 @@ class SSEParser:
         self._data = []
         self._has_data = False
         return event
+
+
+_BLANK_LINE: Final = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+"""A line end followed by an empty line (atomic groups: a CRLF is never read as two line ends)."""
+
+
+class SSEPieces:
+    """Cuts a byte stream into whole events, each as its raw bytes (blank line included).
+
+    Joined, the pieces are exactly the bytes fed, so a relay that forwards them changes nothing;
+    it only learns where each event ends, to drop or replace a whole one.
+    """
+
+    __slots__ = ("_buffer", "_lf_only")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._lf_only = True
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The whole events `chunk` completes (with any blank lines between them)."""
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if self._lf_only and b"\r" in chunk:
+            self._lf_only = False
+        if not self._lf_only:
+            return self._cut(buffer)
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer
+            return []
+        self._buffer = buffer[end + 2 :]
+        if end + 2 == len(buffer) and buffer.find(b"\n\n") == end:
+            return [buffer]  # the usual chunk: exactly one event
+        return [block + b"\n\n" for block in buffer[:end].split(b"\n\n")]
+
+    def _cut(self, buffer: bytes) -> list[bytes]:
+        pieces = []
+        start = 0
+        for match in _BLANK_LINE.finditer(buffer):
+            pieces.append(buffer[start : match.end()])
+            start = match.end()
+        self._buffer = buffer[start:]
+        return pieces
+
+    def flush(self) -> bytes:
+        """Bytes after the last whole event (a stream that ended mid-event)."""
+        rest, self._buffer = self._buffer, b""
+        return rest
 
 
 def _single_event(chunk: bytes, last_id: str | None) -> SSEEvent | None:

@@ -31,7 +31,7 @@ from modelrouter.config import ENV_PREFIX, Config, ProviderConfig
 from modelrouter.errors import ConfigError, UpstreamError
 from modelrouter.protocols import codec
 
-__all__ = ["Provider", "UpstreamCall", "load", "load_all"]
+__all__ = ["Passthrough", "Provider", "UpstreamCall", "load", "load_all"]
 
 GENERIC_BY_PROTOCOL = {
     "openai_chat": "openai_compatible",
@@ -60,6 +60,18 @@ class UpstreamCall:
     @override
     def __repr__(self) -> str:
         return f"UpstreamCall({self.method} {self.url}, {len(self.body)} bytes, stream={self.stream})"
+
+
+@dataclass(slots=True)
+class Passthrough:
+    """A client's own body for a provider of its protocol, and the client headers that go with it."""
+
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @override
+    def __repr__(self) -> str:
+        return f"Passthrough({len(self.body)} bytes, headers {sorted(self.headers)})"
 
 
 @dataclass(repr=False)
@@ -123,6 +135,20 @@ class Provider:
             request, model=entry.offering.provider_model, **self.row.codec_options
         )
         return body
+
+    def passthrough(self, request: ir.Request, entry: Entry) -> Passthrough | None:
+        """The client's own body, when the client speaks this offering's protocol; None: `encode`.
+
+        Only where the codec has `passthrough_request` and the provider needs no codec options
+        (those adapt the IR path's output to a server's quirks, which a client's body lacks).
+        """
+        if request.source_protocol != entry.protocol or self.row.codec_options:
+            return None
+        relay = getattr(self.codec(entry), "passthrough_request", None)
+        if relay is None:
+            return None
+        body: bytes | None = relay(request, model=entry.offering.provider_model)
+        return None if body is None else Passthrough(body)
 
     def decode_response(self, body: bytes, entry: Entry) -> ir.Response:
         """A non-streamed answer as IR."""

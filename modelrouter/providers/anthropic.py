@@ -15,7 +15,7 @@ from typing_extensions import override
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
 from modelrouter.protocols.anthropic_messages import API_VERSION, DEFAULT_MAX_TOKENS
-from modelrouter.providers import Provider, UpstreamCall
+from modelrouter.providers import Passthrough, Provider, UpstreamCall
 
 __all__ = ["ADAPTER", "Anthropic"]
 
@@ -34,6 +34,17 @@ class Anthropic(Provider):
             **self.row.codec_options,
         )
         return body
+
+    @override
+    def passthrough(self, request: ir.Request, entry: Entry) -> Passthrough | None:
+        """The client's body with the client's `anthropic-version` and betas as headers."""
+        relay = super().passthrough(request, entry)
+        if relay is not None:
+            relay.headers.update(request.source_headers)
+            betas = request.extra.get("anthropic_beta")
+            if isinstance(betas, list) and betas:
+                relay.headers["anthropic-beta"] = ",".join(str(b) for b in betas)
+        return relay
 
     @override
     def url(self, entry: Entry, *, stream: bool) -> str:

@@ -24,7 +24,7 @@ from typing_extensions import override
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
 from modelrouter.errors import ConfigError, UpstreamAuthError
-from modelrouter.providers import Provider, UpstreamCall
+from modelrouter.providers import Passthrough, Provider, UpstreamCall
 from modelrouter.providers.google import gemini_method
 
 __all__ = ["ADAPTER", "Vertex"]
@@ -61,6 +61,11 @@ class Vertex(Provider):
             )
             return body
         return super().encode(request, entry)
+
+    @override
+    def passthrough(self, request: ir.Request, entry: Entry) -> Passthrough | None:
+        """Never: Claude's `rawPredict` body differs from Anthropic's (no model, a version field)."""
+        return None
 
     @override
     def base_url(self, entry: Entry) -> str:

@@ -39,6 +39,7 @@ from modelrouter.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
+from modelrouter.gateway.relay import RelayDecoder
 from modelrouter.gateway.transport import MAX_ERROR_BODY, Deadlines, Transport, UpstreamResponse
 from modelrouter.health import HealthBoard
 from modelrouter.redact import redact
@@ -56,11 +57,21 @@ class Decoder(Protocol):
         """Events left at the end of the body."""
 
 
+class Relay(Protocol):
+    """A client's own body for a provider of its protocol (`modelrouter.providers.Passthrough`)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
 class Adapter(Protocol):
     """What the loop needs of a provider module (modelrouter.providers)."""
 
     def encode(self, request: ir.Request, entry: Entry) -> bytes:
         """The request body for this offering."""
+
+    def passthrough(self, request: ir.Request, entry: Entry) -> Relay | None:
+        """The client's own body when it speaks the offering's protocol; None: `encode` it."""
 
     def prepare(self, entry: Entry, body: bytes, *, stream: bool) -> Any:
         """URL and headers."""
@@ -103,6 +114,8 @@ class Answer:
     entry: Entry
     attempts: list[Attempt]
     ttfb_ms: float
+    raw: bytes | None = None
+    """The provider's body, when the request went out as the client's own (same protocol)."""
 
 
 @dataclass(slots=True)
@@ -169,7 +182,8 @@ class Forwarder:
                 break
             adapter = self.providers[entry.provider.id]
             try:
-                body = adapter.encode(request, entry)
+                relay = adapter.passthrough(request, entry)
+                body = adapter.encode(request, entry) if relay is None else relay.body
             except BadRequest as exc:  # this target cannot express the request; another may
                 refused.append(exc)
                 continue
@@ -179,7 +193,9 @@ class Forwarder:
             attempt = Attempt(len(attempts) + 1, entry, time.monotonic())
             attempts.append(attempt)
             try:
-                return await self._attempt(adapter, entry, body, attempt, attempts, deadlines, stream=stream)
+                return await self._attempt(
+                    adapter, entry, body, attempt, attempts, deadlines, stream=stream, relay=relay
+                )
             except UpstreamError as exc:
                 failures.append(AttemptFailure(entry.id, exc))
                 self._failed(attempt, exc, plan)
@@ -210,8 +226,13 @@ class Forwarder:
         deadlines: Deadlines,
         *,
         stream: bool,
+        relay: Relay | None,
     ) -> Answer | StreamAnswer:
-        call = await adapter.authorize(adapter.prepare(entry, body, stream=stream))
+        call = adapter.prepare(entry, body, stream=stream)
+        if relay is not None:
+            call.headers.update(relay.headers)
+        call = await adapter.authorize(call)
+        relayed = relay is not None
         self.hooks.attempt_started(attempt)
         upstream = await self.transport.open(call, deadlines, entry.provider.id)
         ttfb_ms = (time.monotonic() - attempt.started) * 1000
@@ -221,12 +242,13 @@ class Forwarder:
                 error_body = await upstream.read(MAX_ERROR_BODY)
                 raise adapter.classify(upstream.status, upstream.headers, error_body, entry)
             if not stream:
-                response = _decoded(adapter.decode_response, await upstream.read(), entry)
+                raw = await upstream.read()
+                response = _decoded(adapter.decode_response, raw, entry)
                 attempt.usage = response.usage
                 self._end(attempt, "ok")
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
-                return Answer(response, entry, attempts, ttfb_ms)
-            return await self._commit(adapter, entry, upstream, attempt, attempts, ttfb_ms)
+                return Answer(response, entry, attempts, ttfb_ms, raw if relayed else None)
+            return await self._commit(adapter, entry, upstream, attempt, attempts, ttfb_ms, relayed)
         except BaseException:
             upstream.close()
             raise
@@ -239,9 +261,15 @@ class Forwarder:
         attempt: Attempt,
         attempts: list[Attempt],
         ttfb_ms: float,
+        relayed: bool,
     ) -> StreamAnswer:
-        """Read the stream up to its first meaningful event; an error before it is a failure."""
+        """Read the stream up to its first meaningful event; an error before it is a failure.
+
+        A relayed stream's decoder keeps each event's raw bytes, which the gateway forwards.
+        """
         decoder = adapter.stream_decoder(entry)
+        if relayed:
+            decoder = RelayDecoder(decoder)
         chunks = upstream.chunks().__aiter__()
         events: list[ir.StreamEvent] = []
         while True:

@@ -32,7 +32,13 @@ def validate(body: Any, path: str, headers: Any) -> str | None:
     problem = _check_vertex(body) if is_vertex(path) else _check_direct(body, headers)
     if problem is None and not isinstance(body.get("max_tokens"), int):
         problem = "max_tokens: Field required"
-    return problem or _check_messages(body.get("messages"))
+    # anthropic-version 2026-10-21 (SDK 2.x) also takes `system` turns inside `messages`
+    roles = (
+        ("user", "assistant", "system")
+        if headers.get("anthropic-version") == "2026-10-21"
+        else ("user", "assistant")
+    )
+    return problem or _check_messages(body.get("messages"), roles)
 
 
 def _check_vertex(body: dict[str, Any]) -> str | None:
@@ -47,12 +53,12 @@ def _check_direct(body: dict[str, Any], headers: Any) -> str | None:
     return None if isinstance(body.get("model"), str) else "model: Field required"
 
 
-def _check_messages(messages: Any) -> str | None:
+def _check_messages(messages: Any, roles: tuple[str, ...]) -> str | None:
     if not isinstance(messages, list) or not messages:
         return "messages: at least one message is required"
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        if not isinstance(message, dict) or message.get("role") not in roles:
+            return f"messages.{i}.role: Input should be " + " or ".join(f"'{r}'" for r in roles)
         content = message.get("content")
         for j, block in enumerate(content if isinstance(content, list) else []):
             if block.get("type") == "text" and not block.get("text", "").strip():
@@ -208,5 +214,7 @@ def error(status: int, message: str, retry_after: float | None = None) -> tuple[
     return {"content-type": "application/json", "request-id": "req_fake"}, json.dumps(body).encode()
 
 
-def in_band_error() -> bytes:
-    return _event({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+def in_band_error(message: str | None = None) -> bytes:
+    return _event(
+        {"type": "error", "error": {"type": "overloaded_error", "message": message or "Overloaded"}}
+    )

@@ -195,10 +195,12 @@ def error(status: int, message: str, retry_after: float | None = None) -> tuple[
     return headers, json.dumps({"message": message}).encode()
 
 
-def in_band_error() -> bytes:
+def in_band_error(message: str | None = None) -> bytes:
     headers = {
         ":exception-type": "serviceUnavailableException",
         ":content-type": "application/json",
         ":message-type": "exception",
     }
-    return frame(headers, json.dumps({"message": "Bedrock is unable to process your request."}).encode())
+    return frame(
+        headers, json.dumps({"message": message or "Bedrock is unable to process your request."}).encode()
+    )

@@ -184,5 +184,6 @@ def error(status: int, message: str, retry_after: float | None = None) -> tuple[
     return {"content-type": "application/json; charset=UTF-8"}, json.dumps(body).encode()
 
 
-def in_band_error() -> bytes:
-    return _sse({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}})
+def in_band_error(message: str | None = None) -> bytes:
+    error = {"code": 503, "message": message or "The model is overloaded.", "status": "UNAVAILABLE"}
+    return _sse({"error": error})

@@ -162,8 +162,11 @@ def error(status: int, message: str, retry_after: float | None = None) -> tuple[
     return {"content-type": "application/json"}, json.dumps(body).encode()
 
 
-def in_band_error() -> bytes:
+def in_band_error(message: str | None = None) -> bytes:
     body = {
-        "error": {"message": "The server had an error while processing your request.", "type": "server_error"}
+        "error": {
+            "message": message or "The server had an error while processing your request.",
+            "type": "server_error",
+        }
     }
     return b"data: " + json.dumps(body).encode() + b"\n\n"

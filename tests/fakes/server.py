@@ -176,9 +176,14 @@ class FakeUpstream:
         """Drop the connection after `k` stream chunks."""
         self._add(Fault("cut", label, n, after=k))
 
-    def in_band_error(self, label: str | None = None, n: int = 1) -> None:
-        """A 200 stream whose first event is the protocol's in-band overload error."""
-        self._add(Fault("in_band", label, n))
+    def in_band_error(
+        self, label: str | None = None, n: int = 1, after: int = 0, echo_credentials: bool = False
+    ) -> None:
+        """A 200 stream whose event number `after` (the first by default) is an in-band error.
+
+        `echo_credentials` quotes the credential the request carried in its message.
+        """
+        self._add(Fault("in_band", label, n, after=after, echo=echo_credentials))
 
     def malformed(self, label: str | None = None, n: int = 1) -> None:
         """A 200 whose body does not parse as the protocol."""
@@ -293,10 +298,12 @@ class FakeUpstream:
         await response.prepare(request)
         if (fault := self._take("delay_first_byte", label)) is not None:
             await asyncio.sleep(fault.seconds)
-        if self._take("in_band", label) is not None:
-            await response.write(wire.in_band_error())
-            await response.write_eof()
-            return response
+        in_band = self._take("in_band", label)
+        if in_band is not None:
+            message = (
+                _failure(in_band, label, dict(request.headers), dict(request.query)) if in_band.echo else None
+            )
+            chunks = [*chunks[: in_band.after], wire.in_band_error(message)]
         cut = self._take("cut", label)
         slow = self._take("slow", label)
         for number, chunk in enumerate(chunks):
@@ -312,7 +319,8 @@ class FakeUpstream:
             except ConnectionError:  # the caller went away: what the gateway does on a disconnect
                 logged.outcome = "aborted"
                 return response
-        await response.write_eof()
+        if in_band is None:
+            await response.write_eof()
         return response
 
 

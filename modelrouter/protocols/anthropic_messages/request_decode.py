@@ -411,4 +411,5 @@ def decode_request(body: bytes) -> ir.Request:
         cache_control=_cache(data, ""),
         extra=extra,
         source_protocol=PROTOCOL,
+        source=data,
     )

@@ -103,6 +103,7 @@ from modelrouter.protocols.openai_chat._common import (
     split_tool_call_id,
 )
 from modelrouter.protocols.openai_chat.errors import decode_error, encode_error
+from modelrouter.protocols.openai_chat.passthrough import passthrough_request
 from modelrouter.protocols.openai_chat.request_decode import decode_request
 from modelrouter.protocols.openai_chat.request_encode import MaxTokensField, ReasoningEcho, encode_request
 from modelrouter.protocols.openai_chat.response import decode_response, encode_response
@@ -124,5 +125,6 @@ __all__ = [
     "encode_error",
     "encode_request",
     "encode_response",
+    "passthrough_request",
     "split_tool_call_id",
 ]

@@ -73,6 +73,7 @@ def _request(data: dict[str, Any]) -> ir.Request:
         messages=conversation.messages,
         system=conversation.system,
         source_protocol=PROTOCOL,
+        source=data,
     )
     read_options(data, request)
     request.extra = {key: value for key, value in data.items() if key not in _KNOWN}
