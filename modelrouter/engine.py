@@ -21,6 +21,9 @@ from modelrouter.routing.select import Decision, Health, Needs, Router
 
 __all__ = ["Engine", "route"]
 
+_MAX_TIGHTENED = 1024
+"""Policy intersections kept (the cache is dropped when it fills)."""
+
 
 class Engine:
     """Everything a routing decision needs, built once from one config."""
@@ -43,6 +46,7 @@ class Engine:
         self.router = Router(
             self.catalog, self.readiness, customer_location=self.config.customer_location, health=health
         )
+        self._tightened: dict[tuple[Policy, str | None, Policy, str | None], Policy] = {}
 
     @classmethod
     def load(cls, config_file: str | os.PathLike[str] | None = None, **kwargs: Any) -> Engine:
@@ -73,11 +77,26 @@ class Engine:
         return Policy.parse(spec, name="inline")
 
     def effective_policy(self, *layers: str | Mapping[str, Any] | Policy | None) -> Policy:
-        """The default policy tightened by each layer in turn (key policy, request policy…)."""
+        """The default policy tightened by each layer in turn (key policy, request policy…).
+
+        Intersections of known policies (named ones, keys' policies) are kept: the same few
+        combinations come back on every request.
+        """
         policy = self.default_policy
         for layer in layers:
-            if layer is not None:
-                policy = policy.tighten(self.policy(layer))
+            if layer is None:
+                continue
+            other = self.policy(layer)
+            if isinstance(layer, Mapping):  # an inline policy: seldom the same twice
+                policy = policy.tighten(other)
+                continue
+            key = (policy, policy.name, other, other.name)
+            found = self._tightened.get(key)
+            if found is None:
+                if len(self._tightened) >= _MAX_TIGHTENED:
+                    self._tightened.clear()
+                found = self._tightened[key] = policy.tighten(other)
+            policy = found
         return policy
 
     def route(

@@ -2,15 +2,16 @@
 
 Python 3.11's uuid module has no uuid7, so it is built here from the millisecond clock and
 random bits, with a counter that keeps ids from one process strictly increasing within a
-millisecond.
+millisecond. The random bits come from `random` (reseeded from the OS in every forked worker),
+not `os.urandom`: an id needs to be unique, not secret, and a system call per id costs more
+than the rest of it.
 """
 
 from __future__ import annotations
 
-import os
+import random
 import threading
 import time
-import uuid
 
 __all__ = ["uuid7"]
 
@@ -30,9 +31,9 @@ def uuid7() -> str:
             if _counter == 0:
                 now_ms += 1
         else:
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF
+            _counter = random.getrandbits(11)
         _last_ms = now_ms
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+    value = (now_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | random.getrandbits(62)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

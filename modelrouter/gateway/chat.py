@@ -58,7 +58,7 @@ from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.redact import redact
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
-from modelrouter.routing.policy import Policy
+from modelrouter.routing.policy import Policy, described
 from modelrouter.routing.select import Decision, Needs
 
 __all__ = ["ChatHandler"]
@@ -359,7 +359,7 @@ class ChatHandler:
         else:
             first = b"".join(encoder.encode(usage.see(e)) for e in answer.events)
         await start(send, 200, [*SSE, *self._route_headers(trace, entry)])
-        self.metrics.ttft.labels(trace.requested_model).observe(time.monotonic() - trace.started)
+        self.metrics.child(self.metrics.ttft, trace.requested_model).observe(time.monotonic() - trace.started)
         try:
             await send({"type": "http.response.body", "body": first, "more_body": True})
             ended = answer.finished
@@ -494,9 +494,9 @@ class ChatHandler:
             headers.append(("retry-after", str(max(1, round(retry_after)))))
         state = "rejected" if not trace.attempts else "upstream_error"
         self._finish(trace, state, status, None, ir.Usage(), "none", error=exc.message)
-        self.metrics.requests.labels(
-            trace.door.protocol, trace.requested_model or "-", "-", str(status)
-        ).inc()
+        # the model as the catalog knows it: a name nobody resolved must not mint a time series
+        model = trace.requested_model if trace.decision is not None else "-"
+        self.metrics.child(self.metrics.requests, trace.door.protocol, model, "-", str(status)).inc()
         await respond(send, status, trace.door.encode_error(status, exc.kind, exc.message), headers)
 
     # --- the ledger ------------------------------------------------------------------------
@@ -518,7 +518,7 @@ class ChatHandler:
                 "requested_model": trace.requested_model,
                 "model": decision.model.id if decision else None,
                 "substituted_from": decision.substituted_from if decision else None,
-                "policy": trace.policy.describe() if trace.policy else None,
+                "policy": described(trace.policy) if trace.policy else None,
             }
             trace.row = {k: v for k, v in base.items() if v is not None}
         if not values.keys() <= REQUEST_COLUMN_SET:
@@ -553,7 +553,8 @@ class ChatHandler:
         trace.unwritten.append(("attempts", row))
         if not defer:
             self._write(trace)
-        self.metrics.attempts.labels(attempt.entry.provider.id, attempt.entry.id, attempt.outcome).inc()
+        entry = attempt.entry
+        self.metrics.child(self.metrics.attempts, entry.provider.id, entry.id, attempt.outcome).inc()
 
     def _finish(
         self,
@@ -606,16 +607,17 @@ class ChatHandler:
         if entry is None:
             return
         model, provider = trace.requested_model, entry.provider.id
-        self.metrics.requests.labels(trace.door.protocol, model, provider, str(status)).inc()
-        self.metrics.latency.labels(model).observe(latency_ms / 1000)
+        metrics = self.metrics
+        metrics.child(metrics.requests, trace.door.protocol, model, provider, str(status)).inc()
+        metrics.child(metrics.latency, model).observe(latency_ms / 1000)
         if len(trace.attempts) > 1:
             self.metrics.fallbacks.inc()
         for kind in USAGE_COLUMNS:
             value = getattr(usage, kind)
             if value:
-                self.metrics.tokens.labels(model, provider, kind.removesuffix("_tokens")).inc(value)
+                metrics.child(metrics.tokens, model, provider, kind.removesuffix("_tokens")).inc(value)
         if cost:
-            self.metrics.cost.labels(model, provider).inc(cost / 1_000_000)
+            metrics.child(metrics.cost, model, provider).inc(cost / 1_000_000)
 
 
 class _Usage:

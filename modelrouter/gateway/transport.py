@@ -194,6 +194,9 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=True,
+                # providers' cookies must not ride along on other callers' requests (and
+                # filtering a jar costs time on every call)
+                cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent",),
                 raise_for_status=False,
             )

@@ -7,6 +7,7 @@ so adding a protocol adds a module and no list.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from types import ModuleType
@@ -16,8 +17,12 @@ __all__ = ["codec"]
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+@functools.cache
 def codec(protocol: str) -> ModuleType:
-    """The codec module for `protocol`; a `LookupError` names the protocol when there is none."""
+    """The codec module for `protocol`; a `LookupError` names the protocol when there is none.
+
+    Cached: providers look their codec up on every request.
+    """
     if not _NAME.match(protocol):
         raise LookupError(f"invalid protocol name {protocol!r}")
     try:

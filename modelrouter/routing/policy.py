@@ -8,6 +8,7 @@ onto the same vocabulary (`from_openrouter`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,7 @@ from typing import Any, Literal, TypeAlias
 
 from modelrouter.errors import BadRequest
 
-__all__ = ["CAPABILITIES", "LIFECYCLE_STATUSES", "SORTS", "Policy", "PolicyError"]
+__all__ = ["CAPABILITIES", "LIFECYCLE_STATUSES", "SORTS", "Policy", "PolicyError", "described"]
 
 Sort: TypeAlias = Literal["price", "latency", "throughput"]
 SORTS: tuple[Sort, ...] = ("price", "latency", "throughput")
@@ -355,3 +356,17 @@ def _least(a: Any, b: Any) -> Any:
     if a is None:
         return b
     return a if b is None else min(a, b)
+
+
+def described(policy: Policy) -> Mapping[str, Any]:
+    """`policy.describe()`, worked out once per policy: every request's ledger row carries it.
+
+    Shared between callers, so read-only.
+    """
+    return _described(policy, policy.name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _described(policy: Policy, name: str | None) -> Mapping[str, Any]:
+    # `name` is part of the key: it takes no part in a policy's equality
+    return policy.describe()

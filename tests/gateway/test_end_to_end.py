@@ -453,6 +453,7 @@ def test_models_route_health_and_metrics(gateway: RunningGateway, fake: FakeUpst
     assert [c["offering"] for c in route["candidates"]][:1] == ["claude-sonnet-4.5@bedrock:eu"]
     assert requests.get(gateway.url + "/healthz", timeout=5).json()["status"] in ("ok", "degraded")
     oai(gateway).chat.completions.create(model="gpt-5.2@openai", messages=HI)
+    list(oai(gateway).chat.completions.create(model="gpt-5.2@openai", messages=HI, stream=True))
     metrics = requests.get(gateway.url + "/metrics", timeout=5).text
     assert (
         'modelrouter_requests_total{model="gpt-5.2@openai",protocol="openai_chat",provider="openai",status="200"}'
@@ -463,6 +464,16 @@ def test_models_route_health_and_metrics(gateway: RunningGateway, fake: FakeUpst
         and "modelrouter_time_to_first_token_seconds_bucket" in metrics
     )
     assert 'modelrouter_cost_usd_total{model="gpt-5.2@openai",provider="openai"}' in metrics
+
+
+def test_names_no_catalog_knows_mint_no_metric_series(gateway: RunningGateway, fake: FakeUpstream) -> None:
+    """Otherwise any caller could grow /metrics without bound, one made-up model name at a time."""
+    for i in range(3):
+        with pytest.raises(openai.NotFoundError):
+            oai(gateway).chat.completions.create(model=f"made-up-model-{i}", messages=HI)
+    metrics = requests.get(gateway.url + "/metrics", timeout=5).text
+    assert "made-up-model" not in metrics
+    assert 'modelrouter_requests_total{model="-",protocol="openai_chat",provider="-",status="404"}' in metrics
 
 
 def test_the_ledger_records_cost_and_no_secret_leaks_anywhere(

@@ -28,10 +28,17 @@ async def _slow_body(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _set_cookie(request: web.Request) -> web.Response:
+    response = web.Response(text=request.headers.get("cookie", "no cookie"))
+    response.set_cookie("session", "from-the-provider")
+    return response
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/body", _slow_body)
+    app.router.add_post("/cookie", _set_cookie)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -87,3 +94,20 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation(server: str) -
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
+
+
+async def test_a_providers_cookies_never_ride_on_later_calls(server: str) -> None:
+    """Cookies one caller's answer set must not reach the provider with the next caller's request."""
+    transport = Transport()
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(connect=1, first_byte=2, idle=2, total_at=loop.time() + 10)
+    try:
+        seen = []
+        for _ in range(2):
+            # by name: aiohttp's default jar keeps no cookies of bare IP addresses
+            url = server.replace("127.0.0.1", "localhost") + "/cookie"
+            upstream = await transport.open(UpstreamCall("POST", url, {}, b""), deadlines, "fake")
+            seen.append(await upstream.read())
+        assert seen == [b"no cookie", b"no cookie"]
+    finally:
+        await transport.aclose()
