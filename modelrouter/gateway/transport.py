@@ -5,21 +5,38 @@ as the bare pass-through floor, where httpx costs more. Deadlines follow
 reference/reliability.md section 2: connect, first byte (response headers), idle (between
 body chunks) and a total that covers every retry of the request; each failure becomes an
 `UpstreamTimeout` or `UpstreamConnectionError` naming which deadline passed.
+
+TLS is always verified: against the system trust store (which honours `SSL_CERT_FILE` and
+`SSL_CERT_DIR`, as the providers' SDKs do), or a provider's own `ca_bundle`. No setting turns
+verification off, and a failed handshake is a failed attempt like any connection error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 
-from modelrouter.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
+from modelrouter.config import Config
+from modelrouter.errors import (
+    ConfigError,
+    UpstreamConnectionError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
 
-__all__ = ["Call", "Deadlines", "Transport", "UpstreamResponse"]
+__all__ = [
+    "Call",
+    "Deadlines",
+    "Transport",
+    "UpstreamResponse",
+    "provider_tls",
+]
 
 MAX_ERROR_BODY = 1 << 20
 MAX_RESPONSE_BODY = 64 << 20
@@ -100,17 +117,46 @@ class UpstreamResponse:
         self._response.close()
 
 
+def provider_tls(config: Config) -> dict[str, ssl.SSLContext]:
+    """A verifying TLS context per provider that names a `ca_bundle` (PEM CA certificates).
+
+    As with an SDK's `verify=PATH`, the bundle replaces the system trust store for that
+    provider (a corporate proxy's CA, a private model server's). Raises `ConfigError` at
+    start for a bundle that cannot be read.
+    """
+    contexts: dict[str, ssl.SSLContext] = {}
+    for provider_id, section in config.providers.items():
+        path = section.setting("ca_bundle")
+        if not path:
+            continue
+        try:
+            context = ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"providers.{provider_id}.ca_bundle: cannot load {path}: {exc}") from exc
+        context.set_alpn_protocols(("http/1.1",))
+        contexts[provider_id] = context
+    return contexts
+
+
 class Transport:
     """A pooled HTTP client shared by every provider (one per gateway process).
 
     No cap on open connections by default: a stream holds its connection for minutes, so a
     cap would queue callers behind other callers' streams until their connect deadline
-    failed them. What the gateway admits (its callers) is the bound.
+    failed them. What the gateway admits (its callers) is the bound. `tls` holds providers'
+    own verifying contexts (`provider_tls`).
     """
 
-    def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = 0,
+        limit_per_host: int = 0,
+        tls: Mapping[str, ssl.SSLContext] | None = None,
+    ) -> None:
         self._limit = limit
         self._limit_per_host = limit_per_host
+        self._tls = dict(tls or {})
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -141,6 +187,7 @@ class Transport:
                     data=call.body,
                     headers=call.headers,
                     timeout=timeout,
+                    ssl=self._tls.get(provider, True),  # True: verified against the system store
                     allow_redirects=False,  # a provider's redirect could point anywhere, credentials attached
                 )
         except TimeoutError as exc:
