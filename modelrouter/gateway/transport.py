@@ -9,18 +9,28 @@ body chunks) and a total that covers every retry of the request; each failure be
 TLS is always verified: against the system trust store (which honours `SSL_CERT_FILE` and
 `SSL_CERT_DIR`, as the providers' SDKs do), or a provider's own `ca_bundle`. No setting turns
 verification off, and a failed handshake is a failed attempt like any connection error.
+
+Every address a connection is opened to is checked against `urlguard` at connect time: a
+resolver wrapper refuses a name any of whose addresses is a metadata or link-local one, and the
+socket factory refuses such an address however it arrived (a literal IP skips the resolver).
+aiohttp connects only to the addresses its resolver returned, so what was checked is what is
+connected to, and it caches them (ttl_dns_cache), so pooled and cached calls pay nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from typing_extensions import override
 
 from modelrouter.config import Config
 from modelrouter.errors import (
@@ -29,12 +39,16 @@ from modelrouter.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
+from modelrouter.urlguard import forbidden_address, forbidden_name
 
 __all__ = [
     "Call",
     "Deadlines",
+    "ForbiddenAddress",
+    "GuardedResolver",
     "Transport",
     "UpstreamResponse",
+    "guarded_socket",
     "provider_tls",
 ]
 
@@ -117,6 +131,48 @@ class UpstreamResponse:
         self._response.close()
 
 
+class ForbiddenAddress(OSError):
+    """A provider's host is, or resolves to, a cloud metadata or link-local address."""
+
+
+class GuardedResolver(AbstractResolver):
+    """DNS through `inner`; a name with any forbidden address is refused whole.
+
+    Refusing the whole name, not filtering the bad address out, is deliberate: a name that
+    answers a public address first and 169.254.169.254 second is a rebinding attempt.
+    """
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self._inner = inner
+
+    @override
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if forbidden_name(host):
+            raise ForbiddenAddress(f"{host} is a cloud metadata service; never connected to")
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if forbidden_address(result["host"]):
+                raise ForbiddenAddress(
+                    f"{host} resolves to {result['host']}, a cloud metadata or link-local address; "
+                    "never connected to"
+                )
+        return results
+
+    @override
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """The connector's socket factory: refuses a forbidden address, whatever its origin."""
+    family, kind, proto, _, address = addr_info
+    if forbidden_address(str(address[0])):
+        raise ForbiddenAddress(f"{address[0]} is a cloud metadata or link-local address; never connected to")
+    return socket.socket(family, kind, proto)
+
+
 def provider_tls(config: Config) -> dict[str, ssl.SSLContext]:
     """A verifying TLS context per provider that names a `ca_bundle` (PEM CA certificates).
 
@@ -144,7 +200,8 @@ class Transport:
     No cap on open connections by default: a stream holds its connection for minutes, so a
     cap would queue callers behind other callers' streams until their connect deadline
     failed them. What the gateway admits (its callers) is the bound. `tls` holds providers'
-    own verifying contexts (`provider_tls`).
+    own verifying contexts (`provider_tls`); `resolver` replaces aiohttp's default DNS
+    resolver, and is guarded like it.
     """
 
     def __init__(
@@ -153,10 +210,12 @@ class Transport:
         limit: int = 0,
         limit_per_host: int = 0,
         tls: Mapping[str, ssl.SSLContext] | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._tls = dict(tls or {})
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -166,6 +225,8 @@ class Transport:
                 limit_per_host=self._limit_per_host,
                 ttl_dns_cache=300,
                 enable_cleanup_closed=True,
+                resolver=GuardedResolver(self._resolver or aiohttp.DefaultResolver()),
+                socket_factory=guarded_socket,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
