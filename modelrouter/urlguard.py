@@ -37,7 +37,7 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         pass
     try:  # inet_aton reads 2130706433, 0x7f.1, 017700000001 and friends as IPv4
         return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the host
         return None
 
 

@@ -56,7 +56,7 @@ from modelrouter.ledger import Ledger, now_iso
 from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.redact import redact
-from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
+from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer, decoded
 from modelrouter.routing.policy import Policy
 from modelrouter.routing.select import Decision, Needs
 
@@ -379,7 +379,8 @@ class ChatHandler:
         try:
             async for chunk in answer.chunks:
                 out = b""
-                for event in answer.decoder.feed(chunk):
+                # past the commit point too, what the decoder cannot parse is the provider's fault
+                for event in decoded(lambda c, _: answer.decoder.feed(c), chunk, answer.entry):
                     event = _redacted(event)
                     out += encoder.encode(usage.see(event))
                     if isinstance(event, ir.StreamError):
@@ -387,7 +388,7 @@ class ChatHandler:
                         return True, "upstream_error_midstream"
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = answer.decoder.close()
+            tail = decoded(lambda _c, _e: answer.decoder.close(), b"", answer.entry)
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)
             return True, "upstream_error_midstream"
