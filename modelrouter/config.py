@@ -50,6 +50,7 @@ PROVIDER_SETTINGS = frozenset(
         "organization",
         "headers",
         "allow_private_base_url",
+        "ca_bundle",
     }
 )
 

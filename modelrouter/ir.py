@@ -25,6 +25,9 @@ from typing import Any, Literal, TypeAlias
 
 import orjson
 
+_INT64 = 1 << 63
+"""Token counts must fit a signed 64-bit integer (the ledger's columns, JSON encoders)."""
+
 Role: TypeAlias = Literal["user", "assistant"]
 
 StopReason: TypeAlias = Literal[
@@ -220,6 +223,19 @@ class Usage:
     cache_write_1h_tokens: int = 0
     """The part of `cache_write_tokens` written with a one-hour TTL (priced higher)."""
     reasoning_tokens: int = 0
+
+    def __post_init__(self) -> None:
+        """A count no ledger column or JSON encoder can hold is a provider's garbage, refused here."""
+        for value in (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.cache_write_1h_tokens,
+            self.reasoning_tokens,
+        ):
+            if not -_INT64 <= value < _INT64:
+                raise ValueError(f"a token count of {value} is out of range")
 
     @property
     def total_tokens(self) -> int:

@@ -15,6 +15,7 @@ from modelrouter.cli.route_cmd import check_report
 from modelrouter.config import Config, load_config, master_key
 from modelrouter.engine import Engine
 from modelrouter.errors import ConfigError
+from modelrouter.gateway.transport import provider_tls
 from modelrouter.urlguard import check_provider_urls
 
 __all__ = ["serve"]
@@ -74,6 +75,7 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
 
     config = load_config(config_file)
     check_provider_urls(config)
+    provider_tls(config)  # a ca_bundle that cannot be read stops serve here, not in a worker
     host = host or config.server.host
     port = port or config.server.port
     workers = workers or config.server.workers

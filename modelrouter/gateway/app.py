@@ -30,7 +30,7 @@ from modelrouter.gateway.count_tokens import TokenCounter
 from modelrouter.gateway.doors import DOORS, OPENAI
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.openapi import openapi_document
-from modelrouter.gateway.transport import Transport
+from modelrouter.gateway.transport import Transport, provider_tls
 from modelrouter.health import HealthBoard
 from modelrouter.keys import KeyStore
 from modelrouter.ledger import Ledger
@@ -254,7 +254,7 @@ def build_gateway(
 
         providers = load_all(engine.catalog, config, env)
     adapters = providers
-    transport = transport or Transport()
+    transport = transport or Transport(tls=provider_tls(config))
     ledger = Ledger(config.store, total_deadline_s=config.timeouts.total, ingest_in="process")
     keys = KeyStore(config.store, secret=resolve(config.server.key_secret))
     register_secrets([keys.secret])

@@ -57,7 +57,7 @@ from modelrouter.ledger import Ledger, now_iso
 from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.redact import redact
-from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer
+from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer, decoded
 from modelrouter.routing.policy import Policy, described
 from modelrouter.routing.select import Decision, Needs
 
@@ -395,7 +395,8 @@ class ChatHandler:
         try:
             async for chunk in answer.chunks:
                 out = b""
-                for event in answer.decoder.feed(chunk):
+                # past the commit point too, what the decoder cannot parse is the provider's fault
+                for event in decoded(lambda c, _: answer.decoder.feed(c), chunk, answer.entry):
                     event = _redacted(event)
                     out += encoder.encode(usage.see(event))
                     if isinstance(event, ir.StreamError):
@@ -403,7 +404,7 @@ class ChatHandler:
                         return True, "upstream_error_midstream"
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
-            tail = answer.decoder.close()
+            tail = decoded(lambda _c, _e: answer.decoder.close(), b"", answer.entry)
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)
             return True, "upstream_error_midstream"
@@ -427,7 +428,7 @@ class ChatHandler:
         """Forward the rest of a same-protocol stream as the provider wrote it, whole event by event."""
         try:
             async for chunk in answer.chunks:
-                for event in relay.feed(chunk):
+                for event in decoded(lambda c, _: relay.feed(c), chunk, answer.entry):
                     usage.see(event)
                 out, error = relayed(relay.take(), drop_usage_only=drop_usage)
                 if out:
@@ -435,7 +436,7 @@ class ChatHandler:
                 if error is not None:
                     await self._send_error_event(send, encoder, error.kind, error.message)
                     return True, "upstream_error_midstream"
-            for event in relay.close():
+            for event in decoded(lambda _c, _e: relay.close(), b"", answer.entry):
                 usage.see(event)
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)

@@ -5,21 +5,52 @@ as the bare pass-through floor, where httpx costs more. Deadlines follow
 reference/reliability.md section 2: connect, first byte (response headers), idle (between
 body chunks) and a total that covers every retry of the request; each failure becomes an
 `UpstreamTimeout` or `UpstreamConnectionError` naming which deadline passed.
+
+TLS is always verified: against the system trust store (which honours `SSL_CERT_FILE` and
+`SSL_CERT_DIR`, as the providers' SDKs do), or a provider's own `ca_bundle`. No setting turns
+verification off, and a failed handshake is a failed attempt like any connection error.
+
+Every address a connection is opened to is checked against `urlguard` at connect time: a
+resolver wrapper refuses a name any of whose addresses is a metadata or link-local one, and the
+socket factory refuses such an address however it arrived (a literal IP skips the resolver).
+aiohttp connects only to the addresses its resolver returned, so what was checked is what is
+connected to, and it caches them (ttl_dns_cache), so pooled and cached calls pay nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from typing_extensions import override
 
-from modelrouter.errors import UpstreamConnectionError, UpstreamProtocolError, UpstreamTimeout
+from modelrouter.config import Config
+from modelrouter.errors import (
+    ConfigError,
+    UpstreamConnectionError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+)
+from modelrouter.urlguard import forbidden_address, forbidden_name
 
-__all__ = ["Call", "Deadlines", "Transport", "UpstreamResponse"]
+__all__ = [
+    "Call",
+    "Deadlines",
+    "ForbiddenAddress",
+    "GuardedResolver",
+    "Transport",
+    "UpstreamResponse",
+    "guarded_socket",
+    "provider_tls",
+]
 
 MAX_ERROR_BODY = 1 << 20
 MAX_RESPONSE_BODY = 64 << 20
@@ -170,17 +201,91 @@ class UpstreamResponse:
         self._response.close()
 
 
+class ForbiddenAddress(OSError):
+    """A provider's host is, or resolves to, a cloud metadata or link-local address."""
+
+
+class GuardedResolver(AbstractResolver):
+    """DNS through `inner`; a name with any forbidden address is refused whole.
+
+    Refusing the whole name, not filtering the bad address out, is deliberate: a name that
+    answers a public address first and 169.254.169.254 second is a rebinding attempt.
+    """
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self._inner = inner
+
+    @override
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if forbidden_name(host):
+            raise ForbiddenAddress(f"{host} is a cloud metadata service; never connected to")
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if forbidden_address(result["host"]):
+                raise ForbiddenAddress(
+                    f"{host} resolves to {result['host']}, a cloud metadata or link-local address; "
+                    "never connected to"
+                )
+        return results
+
+    @override
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """The connector's socket factory: refuses a forbidden address, whatever its origin."""
+    family, kind, proto, _, address = addr_info
+    if forbidden_address(str(address[0])):
+        raise ForbiddenAddress(f"{address[0]} is a cloud metadata or link-local address; never connected to")
+    return socket.socket(family, kind, proto)
+
+
+def provider_tls(config: Config) -> dict[str, ssl.SSLContext]:
+    """A verifying TLS context per provider that names a `ca_bundle` (PEM CA certificates).
+
+    As with an SDK's `verify=PATH`, the bundle replaces the system trust store for that
+    provider (a corporate proxy's CA, a private model server's). Raises `ConfigError` at
+    start for a bundle that cannot be read.
+    """
+    contexts: dict[str, ssl.SSLContext] = {}
+    for provider_id, section in config.providers.items():
+        path = section.setting("ca_bundle")
+        if not path:
+            continue
+        try:
+            context = ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"providers.{provider_id}.ca_bundle: cannot load {path}: {exc}") from exc
+        context.set_alpn_protocols(("http/1.1",))
+        contexts[provider_id] = context
+    return contexts
+
+
 class Transport:
     """A pooled HTTP client shared by every provider (one per gateway process).
 
     No cap on open connections by default: a stream holds its connection for minutes, so a
     cap would queue callers behind other callers' streams until their connect deadline
-    failed them. What the gateway admits (its callers) is the bound.
+    failed them. What the gateway admits (its callers) is the bound. `tls` holds providers'
+    own verifying contexts (`provider_tls`); `resolver` replaces aiohttp's default DNS
+    resolver, and is guarded like it.
     """
 
-    def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = 0,
+        limit_per_host: int = 0,
+        tls: Mapping[str, ssl.SSLContext] | None = None,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
         self._limit = limit
         self._limit_per_host = limit_per_host
+        self._tls = dict(tls or {})
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -190,6 +295,8 @@ class Transport:
                 limit_per_host=self._limit_per_host,
                 ttl_dns_cache=300,
                 enable_cleanup_closed=True,
+                resolver=GuardedResolver(self._resolver or aiohttp.DefaultResolver()),
+                socket_factory=guarded_socket,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -214,6 +321,7 @@ class Transport:
                     data=call.body,
                     headers=call.headers,
                     timeout=timeout,
+                    ssl=self._tls.get(provider, True),  # True: verified against the system store
                     allow_redirects=False,  # a provider's redirect could point anywhere, credentials attached
                 )
         except TimeoutError as exc:

@@ -243,7 +243,7 @@ class Forwarder:
                 raise adapter.classify(upstream.status, upstream.headers, error_body, entry)
             if not stream:
                 raw = await upstream.read()
-                response = _decoded(adapter.decode_response, raw, entry)
+                response = decoded(adapter.decode_response, raw, entry)
                 attempt.usage = response.usage
                 self._end(attempt, "ok")
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
@@ -276,7 +276,7 @@ class Forwarder:
             try:
                 chunk = await chunks.__anext__()
             except StopAsyncIteration:
-                events.extend(_checked(_decoded(lambda c, e: decoder.close(), b"", entry), entry))
+                events.extend(_checked(decoded(lambda c, e: decoder.close(), b"", entry), entry))
                 if not any(isinstance(e, ir.StreamEnd) for e in events):
                     raise UpstreamProtocolError(
                         f"{entry.provider.id} ended the stream without an answer"
@@ -285,7 +285,7 @@ class Forwarder:
                 return StreamAnswer(
                     entry, attempts, upstream, decoder, events, chunks, ttfb_ms, finished=True
                 )
-            new = _checked(_decoded(lambda c, e: decoder.feed(c), chunk, entry), entry)
+            new = _checked(decoded(lambda c, e: decoder.feed(c), chunk, entry), entry)
             events.extend(new)
             if any(is_meaningful(e) for e in new):
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
@@ -336,7 +336,7 @@ class _Plan:
         return entry
 
 
-def _decoded(decode: Callable[[bytes, Entry], Any], data: bytes, entry: Entry) -> Any:
+def decoded(decode: Callable[[bytes, Entry], Any], data: bytes, entry: Entry) -> Any:
     """Run a codec; anything it cannot parse is the provider's protocol error, not ours."""
     try:
         return decode(data, entry)

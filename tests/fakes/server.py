@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -66,10 +67,14 @@ class Fault:
 
 @dataclass
 class FakeUpstream:
-    """The fake server; use as a context manager or call `start()` / `stop()`."""
+    """The fake server; use as a context manager or call `start()` / `stop()`.
+
+    With `tls` (a server-side context holding a certificate) it serves HTTPS, like a real provider.
+    """
 
     requests: list[Logged] = field(default_factory=list)
     url: str = ""
+    tls: ssl.SSLContext | None = None
     _faults: list[Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -103,11 +108,12 @@ class FakeUpstream:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.tls)
         await site.start()
         server = site._server
         assert isinstance(server, asyncio.Server) and server.sockets
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
     def stop(self) -> None:
         """Close the server and its thread."""

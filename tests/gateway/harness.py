@@ -21,6 +21,8 @@ import yaml
 
 __all__ = ["RunningGateway", "free_port", "start_gateway"]
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -57,9 +59,13 @@ class RunningGateway:
 
 
 def start_gateway(
-    directory: Path, config: dict[str, Any], env: dict[str, str] | None = None
+    directory: Path, config: dict[str, Any], env: dict[str, str] | None = None, module: str = "modelrouter"
 ) -> RunningGateway:
-    """Write `config` to `directory`, start the gateway there, wait until /healthz answers."""
+    """Write `config` to `directory`, start the gateway there, wait until /healthz answers.
+
+    `module` is what `python -m` runs: another one (say `tests.fakes.network`) can set the scene
+    in the gateway's process before it hands over to the CLI.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "modelrouter.yaml"
     port = free_port()
@@ -69,9 +75,11 @@ def start_gateway(
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MODELROUTER_", "AWS_", "AZURE_"))}
     for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
         clean.pop(name, None)
+    if module != "modelrouter":  # a module of this repository, run from the gateway's directory
+        clean["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), clean.get("PYTHONPATH")]))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
+            [sys.executable, "-m", module, "serve", "--config", str(path)],
             cwd=directory,
             env={**clean, **(env or {})},
             stdout=log,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeGuard
 
 import orjson
 
@@ -200,7 +200,7 @@ def _tool_result(block: dict[str, Any], where: str) -> ir.ToolResultPart:
         for i, item in enumerate(_list(raw, f"{where}.content")):
             at = f"{where}.content.{i}"
             item = _object(item, at)
-            decode = _RESULT_BLOCKS.get(item.get("type", ""))
+            decode = _RESULT_BLOCKS.get(_name(item.get("type")))
             if decode is None:
                 raise BadRequest(f"{at}.type: {item.get('type')!r} is not supported in a tool_result here")
             content.append(decode(item, at))
@@ -230,7 +230,7 @@ def _content(raw: object, where: str) -> list[ir.Part]:
     for i, block in enumerate(_list(raw, where)):
         at = f"{where}.{i}"
         block = _object(block, at)
-        decode = _BLOCKS.get(block.get("type", ""))
+        decode = _BLOCKS.get(_name(block.get("type")))
         if decode is None:
             raise BadRequest(
                 f"{at}.type: content block type {block.get('type')!r} is not supported by the gateway's "
@@ -267,7 +267,7 @@ def _messages(raw: object, system: list[ir.TextPart]) -> list[ir.Message]:
         if role == "system":  # anywhere in `messages` (SDK 2.x): its text joins the system prompt
             system.extend(_system(message.get("content"), f"{at}.content"))
             continue
-        if role not in _ROLES:
+        if not _is_role(role):
             raise BadRequest(f"{at}.role: expected 'user' or 'assistant', got {role!r}")
         parts = _content(message.get("content"), f"{at}.content")
         if messages and messages[-1].role == role:  # the API merges consecutive same-role turns
@@ -320,7 +320,7 @@ def _tool_choice(raw: object) -> ir.ToolChoice | None:
     if raw is None:
         return None
     raw = _object(raw, "tool_choice")
-    mode = _TOOL_CHOICE.get(raw.get("type", ""))
+    mode = _TOOL_CHOICE.get(_name(raw.get("type")))
     if mode is None:
         raise BadRequest(f"tool_choice.type: expected auto, any, none or tool, got {raw.get('type')!r}")
     disable = _opt_bool(raw, "disable_parallel_tool_use", "tool_choice")
@@ -376,6 +376,16 @@ def _user(raw: object) -> str | None:
 
 
 # --- entry point --------------------------------------------------------------------------
+
+
+def _is_role(value: Any) -> TypeGuard[Literal["user", "assistant"]]:
+    """Whether a message's role is one Anthropic has (a list or an object is not even hashable)."""
+    return isinstance(value, str) and value in _ROLES
+
+
+def _name(value: Any) -> str:
+    """A `type` field as a lookup key: anything but a string (a list, an object) names nothing."""
+    return value if isinstance(value, str) else ""
 
 
 def decode_request(body: bytes) -> ir.Request:

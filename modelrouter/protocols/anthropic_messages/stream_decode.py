@@ -109,7 +109,8 @@ class StreamDecoder:
             self._fail(out, f"an event's data is not a JSON object: {sse.data[:200]!r}")
 
     def _dispatch(self, event: dict[str, Any], out: list[ir.StreamEvent]) -> None:
-        handler = self._handlers.get(event.get("type", ""))
+        kind = event.get("type")
+        handler = self._handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:  # ping, and event types added after this codec was written
             return
         try:

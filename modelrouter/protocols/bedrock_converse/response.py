@@ -43,8 +43,9 @@ def decode_response(body: bytes, *, response_id: str | None = None) -> ir.Respon
         data = orjson.loads(body)
         message = data["output"]["message"]
         parts = [block_to_part(block) for block in message.get("content") or []]
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise errors.UpstreamProtocolError(f"Bedrock answer does not parse: {exc}") from exc
+        usage = usage_to_ir(data.get("usage"))
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise errors.UpstreamProtocolError(f"Bedrock answer does not parse: {exc!r}") from exc
     extra: dict[str, Any] = {}
     if data.get("additionalModelResponseFields"):
         extra["additional_model_response_fields"] = data["additionalModelResponseFields"]
@@ -53,6 +54,6 @@ def decode_response(body: bytes, *, response_id: str | None = None) -> ir.Respon
         model="",
         content=[p for p in parts if p is not None],
         stop_reason=stop_to_ir(data.get("stopReason")),
-        usage=usage_to_ir(data.get("usage")),
+        usage=usage,
         extra=extra,
     )

@@ -84,8 +84,12 @@ class StreamDecoder:
         if not self._started and event != "messageStart":
             self._start(out)
         handler = _HANDLERS.get(event)
-        if handler is not None:
+        if handler is None:
+            return
+        try:
             handler(self, data, out)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+            raise UpstreamProtocolError(f"malformed Bedrock {event} event: {exc!r}") from exc
 
     def _fail(self, name: str, text: str, out: list[ir.StreamEvent]) -> None:
         self._close_blocks(out)

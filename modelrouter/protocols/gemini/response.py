@@ -15,8 +15,10 @@ __all__ = ["decode_response"]
 
 
 def _candidate(data: dict[str, Any]) -> dict[str, Any]:
-    candidates = data.get("candidates") or []
-    return candidates[0] if candidates and isinstance(candidates[0], dict) else {}
+    candidates = data.get("candidates")
+    if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+        return candidates[0]
+    return {}
 
 
 def decode_response(body: bytes) -> ir.Response:
@@ -34,10 +36,11 @@ def decode_response(body: bytes) -> ir.Response:
         for part in (candidate.get("content") or {}).get("parts") or []:
             reader.feed(part, events)
         reader.close(events)
+        usage = usage_to_ir(data.get("usageMetadata"))
     except errors.UpstreamError:
         raise
-    except (orjson.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
-        raise errors.UpstreamProtocolError(f"Gemini answer does not parse: {exc}") from exc
+    except (orjson.JSONDecodeError, TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+        raise errors.UpstreamProtocolError(f"Gemini answer does not parse: {exc!r}") from exc
     blocked = not data.get("candidates") and (data.get("promptFeedback") or {}).get("blockReason")
     stop = "content_filter" if blocked else stop_to_ir(candidate.get("finishReason"), reader.called_tools)
     extra = {"block_reason": blocked} if blocked else {}
@@ -46,6 +49,6 @@ def decode_response(body: bytes) -> ir.Response:
         model=str(data.get("modelVersion") or ""),
         content=list(fold(events)),
         stop_reason=stop,
-        usage=usage_to_ir(data.get("usageMetadata")),
+        usage=usage,
         extra=extra,
     )

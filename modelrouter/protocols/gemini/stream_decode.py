@@ -67,6 +67,12 @@ class StreamDecoder:
             raise UpstreamProtocolError(f"Gemini stream event is not JSON: {text[:200]!r}") from exc
         if not isinstance(data, dict):
             raise UpstreamProtocolError(f"Gemini stream event is not an object: {text[:200]!r}")
+        try:
+            self._read(data, out)
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+            raise UpstreamProtocolError(f"malformed Gemini stream event {text[:200]!r}: {exc!r}") from exc
+
+    def _read(self, data: dict[str, Any], out: list[ir.StreamEvent]) -> None:
         if isinstance(data.get("error"), dict):
             kind, message, status = error_event(data["error"])
             if self._parts is not None:

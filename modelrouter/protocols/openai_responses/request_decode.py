@@ -158,6 +158,8 @@ BUILT_IN_TOOLS: Final = frozenset(
 def _function_tools(raw: Any, where: str) -> list[dict[str, Any]]:
     """Function tools, with a `namespace`'s function tools taken out of their group."""
     found: list[dict[str, Any]] = []
+    if raw is not None and not isinstance(raw, list):
+        raise BadRequest(f"{where} must be a list of tools")
     for i, tool in enumerate(raw or []):
         tool = _object(tool, f"{where}[{i}]")
         kind = tool.get("type")
@@ -165,7 +167,7 @@ def _function_tools(raw: Any, where: str) -> list[dict[str, Any]]:
             found.append(tool)
         elif kind == "namespace":
             found += _function_tools(tool.get("tools"), f"{where}[{i}].tools")
-        elif kind not in BUILT_IN_TOOLS:
+        elif not isinstance(kind, str) or kind not in BUILT_IN_TOOLS:
             raise BadRequest(f"{where}[{i}]: tool type {kind!r} is not supported; use function tools")
     return found
 
@@ -176,10 +178,15 @@ def _tools(raw: Any) -> list[ir.ToolSpec]:
         if not isinstance(tool.get("name"), str):
             raise BadRequest("tools: a function tool needs a name")
         parameters = tool.get("parameters") or {"type": "object", "properties": {}}
+        if not isinstance(parameters, dict):
+            raise BadRequest(f"tools: the parameters of {tool['name']!r} must be a JSON Schema object")
+        description = tool.get("description")
+        if description is not None and not isinstance(description, str):
+            raise BadRequest(f"tools: the description of {tool['name']!r} must be a string")
         tools.append(
             ir.ToolSpec(
                 name=tool["name"],
-                description=tool.get("description"),
+                description=description,
                 parameters=parameters,
                 strict=tool.get("strict"),
             )
@@ -221,6 +228,8 @@ def _reasoning(raw: Any) -> ir.ReasoningConfig | None:
     if not isinstance(raw, dict):
         return None
     effort = raw.get("effort")
+    if effort is not None and not isinstance(effort, str):
+        raise BadRequest(f"reasoning.effort must be a string, got {effort!r}")
     return ir.ReasoningConfig(
         enabled=None if effort is None else effort != "none",
         effort=effort if effort not in (None, "none") else None,
