@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from modelrouter.catalog.catalog import Catalog, Entry
@@ -48,6 +48,7 @@ NAMED: dict[str, dict[str, Any]] = {
     "no-training": {"training": False},
     "cheap": {"max_price": {"input": 2, "output": 12}},
     "clouds": {"providers": {"only": ["bedrock", "vertex", "azure"]}},
+    "us-law": {"jurisdiction": {"allow": ["US"]}},
 }
 """Named policies of the gateway's config, chosen by the `x-modelrouter-policy` header."""
 
@@ -67,6 +68,18 @@ MODELS = [
     "gpt-5.2@openrouter",
 ]
 PROVIDERS = ["openai", "azure", "anthropic", "vertex", "xai", "openrouter", "google", "bedrock", "deepseek"]
+SLUGS = [
+    "openai",
+    "azure",
+    "anthropic",
+    "google-vertex",
+    "x-ai",
+    "google-ai-studio",
+    "amazon-bedrock",
+    "deepseek",
+]
+"""OpenRouter's names for the providers, as its `provider` object spells them."""
+LAWS = ["US", "US-CA", "US-TX", "IE", "CN"]
 LABELS = [
     "openai",
     "azure",
@@ -109,12 +122,23 @@ def allows(layer: Mapping[str, Any], entry: Entry) -> bool:
         if most is not None:
             rate = price.per_million(ours) if price else None
             checks.append(rate is not None and rate <= Decimal(str(most)))
+    laws = entry.jurisdiction.possible(None) if entry.jurisdiction else None
+    jurisdiction = layer.get("jurisdiction") or {}
+    if "allow" in jurisdiction:
+        checks.append(laws is not None and all(_within(law, jurisdiction["allow"]) for law in laws))
+    if "deny" in jurisdiction:
+        checks.append(laws is not None and not any(_within(law, jurisdiction["deny"]) for law in laws))
     providers = layer.get("providers") or layer
     if providers.get("only") is not None:
         checks.append(bool(names & set(providers["only"])))
     checks.append(not names & set(providers.get("ignore") or ()))
     checks.append(set(layer.get("capabilities") or ()) <= entry.capabilities)
     return all(checks)
+
+
+def _within(law: str, codes: list[str]) -> bool:
+    """US covers US and US-CA; US-CA covers only US-CA."""
+    return any(law == code or law.startswith(code + "-") for code in codes)
 
 
 def named_models(catalog: Catalog, name: str, substitution: bool) -> set[tuple[str, str | None, str | None]]:
@@ -232,31 +256,47 @@ def _prune(data: dict[str, Any]) -> dict[str, Any] | None:
 PRICES_IN = [Decimal("1.25"), Decimal("1.75"), Decimal(2), Decimal(3), Decimal("3.3"), Decimal(5)]
 PRICES_OUT = [Decimal("2.5"), Decimal(12), Decimal(14), Decimal(15), Decimal("16.5"), Decimal(25)]
 subset_of_providers = st.lists(st.sampled_from(PROVIDERS), min_size=1, max_size=4, unique=True)
+subset_of_slugs = st.lists(st.sampled_from(SLUGS), min_size=1, max_size=4, unique=True)
+
+
+def _route(
+    residency: Any, law: Any, retention: Any, training: Any, price_in: Any, price_out: Any, *more: Any
+) -> dict[str, Any] | None:
+    """An inline `route` policy from the drawn keys (None where a key was not drawn)."""
+    only, ignore, order, capabilities, substitution, fallbacks, sort = more
+    return _prune(
+        {
+            "residency": residency,
+            "jurisdiction": law,
+            "max_retention_days": retention,
+            "training": training,
+            "max_price": _prune(
+                {
+                    "input": float(price_in) if price_in else None,
+                    "output": float(price_out) if price_out else None,
+                }
+            ),
+            "providers": _prune({"only": only, "ignore": ignore, "order": order}),
+            "capabilities": capabilities,
+            "allow_substitution": substitution,
+            "allow_fallbacks": fallbacks,
+            "sort": sort,
+        }
+    )
+
 
 routes = st.builds(
-    lambda residency, retention, training, price_in, price_out, only, ignore, order, caps, sub, fb, sort: (
-        _prune(
-            {
-                "residency": residency,
-                "max_retention_days": retention,
-                "training": training,
-                "max_price": _prune(
-                    {
-                        "input": float(price_in) if price_in else None,
-                        "output": float(price_out) if price_out else None,
-                    }
-                ),
-                "providers": _prune({"only": only, "ignore": ignore, "order": order}),
-                "capabilities": caps,
-                "allow_substitution": sub,
-                "allow_fallbacks": fb,
-                "sort": sort,
-            }
-        )
-    ),
+    _route,
     _seldom(
         st.lists(
             st.sampled_from(["EU", "US", "europe-west1", "us-east5"]), min_size=1, max_size=2, unique=True
+        )
+    ),
+    _seldom(
+        st.builds(
+            lambda allow, deny: _prune({"allow": allow, "deny": deny}),
+            _maybe(st.lists(st.sampled_from(LAWS), min_size=1, max_size=2, unique=True)),
+            _maybe(st.lists(st.sampled_from(LAWS), min_size=1, max_size=2, unique=True)),
         )
     ),
     _seldom(st.sampled_from([0, 30, 55, 365])),
@@ -282,8 +322,8 @@ openrouter_objects = st.builds(
             "allow_fallbacks": fallbacks,
         }
     ),
-    _seldom(subset_of_providers),
-    _seldom(subset_of_providers),
+    _seldom(subset_of_slugs),
+    _seldom(subset_of_slugs),
     _seldom(st.just(True)),
     _seldom(st.sampled_from(["allow", "deny"])),
     _seldom(st.sampled_from(PRICES_IN)),
@@ -354,6 +394,16 @@ def send(gateway: InProcessGateway, case: Case) -> Reply:
     return gateway.post(path, body, headers)
 
 
+NARROWED_BY_REGION = Case(
+    "claude-sonnet-4.5", [], "eu-only", {"residency": ["europe-west1"]}, None, "openai", False, {}
+)
+"""The operator's EU narrowed by the caller to one EU region: that region's offering answers."""
+NARROWED_BY_SLUG = Case(
+    "claude-sonnet-4.5", [], "clouds", None, {"only": ["amazon-bedrock"]}, "anthropic", True, {}
+)
+"""`bedrock` in the operator's list, OpenRouter's `amazon-bedrock` in the caller's: Bedrock answers."""
+
+
 @dataclass
 class Seen:
     """What one example sent upstream, for the ledger check at the end."""
@@ -405,7 +455,9 @@ def test_fallback_never_leaves_the_callers_policy(gateway: InProcessGateway, fak
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(case=cases)
-    def example(case: Case) -> None:
+    @example(NARROWED_BY_REGION)
+    @example(NARROWED_BY_SLUG)
+    def one(case: Case) -> None:
         fake.reset()
         gateway.app.health.reset()  # each example starts with every breaker closed
         arm(fake, case.faults)
@@ -413,7 +465,7 @@ def test_fallback_never_leaves_the_callers_policy(gateway: InProcessGateway, fak
         seen.append(check(catalog, case, reply, list(fake.requests)))
         statuses[reply.status] = statuses.get(reply.status, 0) + 1
 
-    example()
+    one()
     assert gateway.app.ledger.flush(30), "the ledger did not catch up"
     rows: dict[str, list[tuple[int, str]]] = {}
     for request_id, number, offering in gateway.app.ledger.query(
