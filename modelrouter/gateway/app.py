@@ -184,15 +184,29 @@ class Gateway:
         await respond(send, exc.status, OPENAI.encode_error(exc.status, exc.kind, exc.message), [JSON])
 
     def healthz(self) -> dict[str, Any]:
-        """Liveness and what is degraded: the ledger's database, open breakers."""
+        """Liveness and what is degraded: the ledger's journal and database, open breakers.
+
+        `down` (HTTP 503) while the ledger's journal cannot be written: billable requests are
+        refused then, so a load balancer should send them elsewhere. Each call retries the
+        journal, so the instance comes back as soon as the disk has room again.
+        """
+        self.ledger.retry()
         breakers = self.health.states()
-        ledger = {"depth_bytes": self.ledger.depth, "error": self.ledger.error}
-        degraded = [f"ledger: {self.ledger.error}"] if self.ledger.error else []
+        journal, error = self.ledger.journal_error, self.ledger.error
+        ledger = {
+            "depth_bytes": self.ledger.depth,
+            "error": error,
+            "journal_error": journal,
+            "waiting_rows": self.ledger.waiting,
+        }
+        degraded = [f"ledger: {journal}; billable requests are refused"] if journal else []
+        if error:
+            degraded.append(f"ledger: {error}")
         if self.chat.limiter.state.degraded:
             degraded.append(self.chat.limiter.state.degraded)
         degraded += [f"breaker open: {o}" for o, s in breakers.items() if s == "open"]
         return {
-            "status": "degraded" if degraded else "ok",
+            "status": "down" if journal else "degraded" if degraded else "ok",
             "degraded": degraded,
             "ledger": ledger,
             "breakers": breakers,

@@ -481,16 +481,21 @@ class ChatHandler:
             row["affinity"] = trace.affinity
         trace.unwritten.append(("requests", row))
 
-    def _write(self, trace: Trace) -> None:
-        """Journal the queued rows in one write (raises `LedgerUnavailable`)."""
+    def _write(self, trace: Trace, *, start: bool = False) -> None:
+        """Journal the queued rows in one write.
+
+        A `start` (rows that must be on disk before a provider is called) raises
+        `LedgerUnavailable` when the journal cannot be written: the call is not made. Later
+        rows complete a record already begun, so they wait in the ledger for the disk instead.
+        """
         rows, trace.unwritten = trace.unwritten, []
-        self.ledger.record(rows)
+        self.ledger.record(rows, wait=not start)
 
     def _attempt_started(self, trace: Trace, attempt: Attempt) -> None:
         """Durable before the provider is called: a crash from here on leaves a row to reconcile."""
-        trace.attempts.append(attempt)
         trace.unwritten.append(("attempts", _attempt(trace, attempt, "started", 1)))
-        self._write(trace)
+        self._write(trace, start=True)
+        trace.attempts.append(attempt)  # only an attempt on record counts (and goes upstream)
 
     def _attempt_ended(self, trace: Trace, attempt: Attempt, *, defer: bool = False) -> None:
         usage, estimated = attempt.usage, False
