@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -220,8 +221,9 @@ _SECRET_NAME = re.compile(r"(api_?key|secret|token|password|credential|master_?k
 def config_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
     """Every credential the gateway may hold, to keep out of what it writes.
 
-    Provider settings with secret-sounding names, the master key, the key-hashing secret, and
-    environment variables a provider may read its credentials from.
+    Provider settings with secret-sounding names, the master key, the key-hashing secret, the
+    passwords in the store and state URLs, and environment variables a provider may read its
+    credentials from.
     """
     found: list[str] = []
     for section in config.providers.values():
@@ -231,6 +233,9 @@ def config_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
                 if isinstance(value, str):
                     found.append(value)
     found += [master_key(config, env) or "", resolve(config.server.key_secret) or ""]
+    for url in (config.store, config.state):  # postgresql://user:PASSWORD@…, redis://:PASSWORD@…
+        password = urlsplit(url).password
+        found += [password, unquote(password)] if password else []
     found += [value for name, value in env.items() if _SECRET_NAME.search(name)]
     return found
 

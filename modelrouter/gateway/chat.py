@@ -234,6 +234,17 @@ class ChatHandler:
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens
             )
         self._record_request(trace, "started", 1)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s (%s, key %s): %s%s under %s -> %s",
+                trace.request_id,
+                trace.door.protocol,
+                caller.key_id or caller.kind,
+                request.model,
+                " streamed" if request.stream else "",
+                trace.policy.describe(),
+                ", ".join(e.id for e in entries),
+            )
         hooks = Hooks(
             lambda a: self._attempt_started(trace, a),
             # a whole answer's attempt row goes out with the request's final row, moments later
@@ -445,9 +456,10 @@ class ChatHandler:
             headers.append(("retry-after", str(max(1, round(retry_after)))))
         state = "rejected" if not trace.attempts else "upstream_error"
         self._finish(trace, state, status, None, ir.Usage(), "none", error=exc.message)
-        self.metrics.requests.labels(
-            trace.door.protocol, trace.requested_model or "-", "-", str(status)
-        ).inc()
+        # A name that did not route is the caller's free text: kept out of the public /metrics
+        # (one time series per typo, or per key pasted into `model`, would grow without bound).
+        model = trace.requested_model if trace.decision is not None else "-"
+        self.metrics.requests.labels(trace.door.protocol, model, "-", str(status)).inc()
         await respond(send, status, trace.door.encode_error(status, exc.kind, exc.message), headers)
 
     # --- the ledger ------------------------------------------------------------------------
@@ -509,6 +521,16 @@ class ChatHandler:
         trace.unwritten.append(("attempts", row))
         if not defer:
             self._write(trace)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s attempt %d at %s: %s%s%s",
+                trace.request_id,
+                attempt.number,
+                attempt.entry.id,
+                attempt.outcome,
+                f" ({attempt.status})" if attempt.status is not None else "",
+                f": {attempt.error}" if attempt.error else "",
+            )
         self.metrics.attempts.labels(attempt.entry.provider.id, attempt.entry.id, attempt.outcome).inc()
 
     def _finish(
@@ -550,6 +572,18 @@ class ChatHandler:
             **where,
         )
         self._write(trace)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s: %s %d%s after %d attempt(s), %.0f ms, %s USD%s",
+                trace.request_id,
+                state,
+                status,
+                f" from {entry.id}" if entry is not None else "",
+                len(trace.attempts),
+                latency,
+                _usd(cost),
+                f": {error}" if error else "",
+            )
         self._observe(trace, status, entry, usage, cost, latency)
         if trace.admission is not None:
             task = asyncio.get_running_loop().create_task(self.limiter.settle(trace.admission, usage, cost))
