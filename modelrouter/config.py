@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -77,8 +77,12 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LogLevel: TypeAlias = Literal["critical", "error", "warning", "info", "debug"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("critical", "error", "warning", "info", "debug")
+
+
 class ServerConfig(Section):
-    """Where the gateway listens and how it authenticates its admin."""
+    """Where the gateway listens, how it authenticates its admin, how much it logs."""
 
     host: str = "127.0.0.1"
     port: int = 4000
@@ -88,6 +92,14 @@ class ServerConfig(Section):
     """HMAC secret for stored virtual-key hashes (default: one generated into the store)."""
     shutdown_grace_s: float = Field(default=30, ge=0)
     """On SIGTERM/SIGINT: how long in-flight requests may finish before streams are ended."""
+    log_level: LogLevel = "info"
+    """What the gateway and its libraries log to stderr (`serve --log-level` overrides it).
+    Secrets are scrubbed from every record at any level, `debug` included."""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
 
 class Timeouts(Section):

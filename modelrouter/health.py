@@ -124,6 +124,14 @@ class HealthBoard:
             breaker.failures = 0
             breaker.open_until = now + min(self.base_ejection_s * breaker.ejections, self.max_ejection_s)
 
+    def reset(self) -> None:
+        """Forget every breaker and measurement, as a fresh process would start.
+
+        For cases that must not inherit each other's cool-downs (property tests that drive one
+        gateway through thousands of independent failure plans).
+        """
+        self._breakers.clear()
+
     def states(self) -> dict[str, str]:
         """Every known breaker's state, for /metrics and /healthz."""
         now = self.clock()

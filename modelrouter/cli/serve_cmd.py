@@ -7,12 +7,13 @@ import ipaddress
 import math
 import os
 import resource
+from typing import Any
 
 import click
 
 from modelrouter.cli.output import CONFIG_OPTION
 from modelrouter.cli.route_cmd import check_report
-from modelrouter.config import Config, load_config, master_key
+from modelrouter.config import LOG_LEVELS, Config, load_config, master_key
 from modelrouter.engine import Engine
 from modelrouter.errors import ConfigError
 from modelrouter.gateway.transport import provider_tls
@@ -60,7 +61,15 @@ def _startup_report(config: Config) -> str:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes sharing the port."
 )
-def serve(config_file: str | None, host: str | None, port: int | None, workers: int | None) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default=None,
+    help="What to log to stderr (default: server.log_level, info); secrets are scrubbed at every level.",
+)
+def serve(
+    config_file: str | None, host: str | None, port: int | None, workers: int | None, log_level: str | None
+) -> None:
     """Run the gateway: OpenAI and Anthropic endpoints that route by your policies.
 
     With no config file it runs on embedded defaults: the bundled catalog, a SQLite ledger in
@@ -70,6 +79,7 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
     Example usage:
       modelrouter serve
       modelrouter serve --config modelrouter.yaml --port 8080 --workers 2
+      modelrouter serve --log-level debug
     """
     import uvicorn
 
@@ -79,6 +89,7 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
     host = host or config.server.host
     port = port or config.server.port
     workers = workers or config.server.workers
+    level = (log_level or config.server.log_level).lower()
     master = master_key(config)
     has_keys = _usable_keys(config) > 0
     if not master and not has_keys and not is_loopback(host):
@@ -109,10 +120,36 @@ def serve(config_file: str | None, host: str | None, port: int | None, workers: 
         loop="uvloop",
         http="httptools",
         access_log=False,
-        log_level="warning",
+        log_config=logging_config(level),
+        log_level=level,
         timeout_graceful_shutdown=math.ceil(config.server.shutdown_grace_s),
         lifespan="on",
     )
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """Every logger (the gateway's, uvicorn's, the libraries') at `level`, to stderr, one line each.
+
+    Applied by uvicorn in every worker process. Records are scrubbed of secrets where they are
+    made (`modelrouter.redact`), so no handler here can print one unscrubbed.
+    """
+    upper = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "line": {
+                "()": "uvicorn.logging.DefaultFormatter",
+                "fmt": "%(asctime)s %(levelprefix)s %(name)s: %(message)s",
+                "use_colors": False,
+            }
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stderr"}
+        },
+        "root": {"handlers": ["stderr"], "level": upper},
+        "loggers": {name: {"level": upper} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
 
 
 def _raise_open_file_limit() -> None:

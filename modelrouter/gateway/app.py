@@ -15,6 +15,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -184,15 +185,29 @@ class Gateway:
         await respond(send, exc.status, OPENAI.encode_error(exc.status, exc.kind, exc.message), [JSON])
 
     def healthz(self) -> dict[str, Any]:
-        """Liveness and what is degraded: the ledger's database, open breakers."""
+        """Liveness and what is degraded: the ledger's journal and database, open breakers.
+
+        `down` (HTTP 503) while the ledger's journal cannot be written: billable requests are
+        refused then, so a load balancer should send them elsewhere. Each call retries the
+        journal, so the instance comes back as soon as the disk has room again.
+        """
+        self.ledger.retry()
         breakers = self.health.states()
-        ledger = {"depth_bytes": self.ledger.depth, "error": self.ledger.error}
-        degraded = [f"ledger: {self.ledger.error}"] if self.ledger.error else []
+        journal, error = self.ledger.journal_error, self.ledger.error
+        ledger = {
+            "depth_bytes": self.ledger.depth,
+            "error": error,
+            "journal_error": journal,
+            "waiting_rows": self.ledger.waiting,
+        }
+        degraded = [f"ledger: {journal}; billable requests are refused"] if journal else []
+        if error:
+            degraded.append(f"ledger: {error}")
         if self.chat.limiter.state.degraded:
             degraded.append(self.chat.limiter.state.degraded)
         degraded += [f"breaker open: {o}" for o, s in breakers.items() if s == "open"]
         return {
-            "status": "degraded" if degraded else "ok",
+            "status": "down" if journal else "degraded" if degraded else "ok",
             "degraded": degraded,
             "ledger": ledger,
             "breakers": breakers,
@@ -206,8 +221,9 @@ _SECRET_NAME = re.compile(r"(api_?key|secret|token|password|credential|master_?k
 def config_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
     """Every credential the gateway may hold, to keep out of what it writes.
 
-    Provider settings with secret-sounding names, the master key, the key-hashing secret, and
-    environment variables a provider may read its credentials from.
+    Provider settings with secret-sounding names, the master key, the key-hashing secret, the
+    passwords in the store and state URLs, and environment variables a provider may read its
+    credentials from.
     """
     found: list[str] = []
     for section in config.providers.values():
@@ -217,6 +233,9 @@ def config_secrets(config: Config, env: Mapping[str, str]) -> list[str]:
                 if isinstance(value, str):
                     found.append(value)
     found += [master_key(config, env) or "", resolve(config.server.key_secret) or ""]
+    for url in (config.store, config.state):  # postgresql://user:PASSWORD@…, redis://:PASSWORD@…
+        password = urlsplit(url).password
+        found += [password, unquote(password)] if password else []
     found += [value for name, value in env.items() if _SECRET_NAME.search(name)]
     return found
 

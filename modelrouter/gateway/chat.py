@@ -235,6 +235,17 @@ class ChatHandler:
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens
             )
         self._record_request(trace, "started", 1)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s (%s, key %s): %s%s under %s -> %s",
+                trace.request_id,
+                trace.door.protocol,
+                caller.key_id or caller.kind,
+                request.model,
+                " streamed" if request.stream else "",
+                trace.policy.describe(),
+                ", ".join(e.id for e in entries),
+            )
         hooks = Hooks(
             lambda a: self._attempt_started(trace, a),
             # a whole answer's attempt row goes out with the request's final row, moments later
@@ -495,7 +506,8 @@ class ChatHandler:
             headers.append(("retry-after", str(max(1, round(retry_after)))))
         state = "rejected" if not trace.attempts else "upstream_error"
         self._finish(trace, state, status, None, ir.Usage(), "none", error=exc.message)
-        # the model as the catalog knows it: a name nobody resolved must not mint a time series
+        # A name that did not route is the caller's free text: kept out of the public /metrics
+        # (one time series per typo, or per key pasted into `model`, would grow without bound).
         model = trace.requested_model if trace.decision is not None else "-"
         self.metrics.child(self.metrics.requests, trace.door.protocol, model, "-", str(status)).inc()
         await respond(send, status, trace.door.encode_error(status, exc.kind, exc.message), headers)
@@ -531,16 +543,21 @@ class ChatHandler:
             row["affinity"] = trace.affinity
         trace.unwritten.append(("requests", row))
 
-    def _write(self, trace: Trace) -> None:
-        """Journal the queued rows in one write (raises `LedgerUnavailable`)."""
+    def _write(self, trace: Trace, *, start: bool = False) -> None:
+        """Journal the queued rows in one write.
+
+        A `start` (rows that must be on disk before a provider is called) raises
+        `LedgerUnavailable` when the journal cannot be written: the call is not made. Later
+        rows complete a record already begun, so they wait in the ledger for the disk instead.
+        """
         rows, trace.unwritten = trace.unwritten, []
-        self.ledger.record(rows)
+        self.ledger.record(rows, wait=not start)
 
     def _attempt_started(self, trace: Trace, attempt: Attempt) -> None:
         """Durable before the provider is called: a crash from here on leaves a row to reconcile."""
-        trace.attempts.append(attempt)
         trace.unwritten.append(("attempts", _attempt(trace, attempt, "started", 1)))
-        self._write(trace)
+        self._write(trace, start=True)
+        trace.attempts.append(attempt)  # only an attempt on record counts (and goes upstream)
 
     def _attempt_ended(self, trace: Trace, attempt: Attempt, *, defer: bool = False) -> None:
         usage, estimated = attempt.usage, False
@@ -555,6 +572,16 @@ class ChatHandler:
         if not defer:
             self._write(trace)
         entry = attempt.entry
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s attempt %d at %s: %s%s%s",
+                trace.request_id,
+                attempt.number,
+                entry.id,
+                attempt.outcome,
+                f" ({attempt.status})" if attempt.status is not None else "",
+                f": {attempt.error}" if attempt.error else "",
+            )
         self.metrics.child(self.metrics.attempts, entry.provider.id, entry.id, attempt.outcome).inc()
 
     def _finish(
@@ -596,6 +623,18 @@ class ChatHandler:
             **where,
         )
         self._write(trace)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "request %s: %s %d%s after %d attempt(s), %.0f ms, %s USD%s",
+                trace.request_id,
+                state,
+                status,
+                f" from {entry.id}" if entry is not None else "",
+                len(trace.attempts),
+                latency,
+                _usd(cost),
+                f": {error}" if error else "",
+            )
         self._observe(trace, status, entry, usage, cost, latency)
         if trace.admission is not None:
             task = asyncio.get_running_loop().create_task(self.limiter.settle(trace.admission, usage, cost))

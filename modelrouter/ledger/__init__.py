@@ -6,6 +6,11 @@ in one `os.write`); an ingester (a thread, or in the gateway a child process, se
 upserts and checkpoints its progress. So a database outage loses nothing (the journal grows
 until it is back), a replay changes nothing, and a crash at any point leaves at most rows
 still `started`, which are marked `interrupted` as soon as the crash is noticed.
+
+When the journal itself cannot be written (the disk is full), a request's first rows raise
+`LedgerUnavailable`, so nothing is sent to a provider that the ledger could not record. The
+rows of requests already under way (their start is on disk) wait in memory and go out first
+when the journal takes writes again (`record(..., wait=True)`, `retry`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,12 @@ __all__ = ["Ledger", "LedgerUnavailable", "attempt_row", "now_iso", "request_row
 
 log = logging.getLogger(__name__)
 
+MAX_WAITING_ROWS = 10_000
+"""Rows kept in memory while the journal cannot be written; beyond it they are dropped (and
+logged), and the reconciler marks their requests `interrupted` from the rows already on disk."""
+STALL_S = 5.0
+"""How long journal rows may wait with the ingester's checkpoint standing still before health
+calls ingestion stalled (it cannot say so itself when its disk is full: its status file is on it)."""
 RECONCILE_GRACE_S = 30.0
 """How long past the total deadline a `started` request is left before it counts as interrupted."""
 
@@ -83,6 +94,11 @@ class Ledger:
         self.instance_id = self.journal.directory.name
         """This process's journal name, written on its request rows (a dead one's are interrupted)."""
         self._stop = threading.Event()
+        self._waiting: list[tuple[str, dict[str, Any]]] = []
+        self._waiting_lock = threading.Lock()
+        self._dropped = 0
+        self._progress: tuple[tuple[int, int], float] | None = None
+        """The ingester's last checkpoint seen by `error` and since when (stall detection)."""
         self._child: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._ingester = Ingester(
@@ -126,12 +142,62 @@ class Ledger:
         """Make an `attempts` row durable (see `attempt_row`). Raises `LedgerUnavailable`."""
         self.record([("attempts", row)])
 
-    def record(self, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        """Make several `(table, row)` pairs durable in one journal write, in order."""
+    def record(self, rows: Sequence[tuple[str, dict[str, Any]]], *, wait: bool = False) -> None:
+        """Make several `(table, row)` pairs durable in one journal write, in order.
+
+        Raises `LedgerUnavailable` when the journal cannot be written, unless `wait`: then the
+        rows are kept and written before any others once it can (for rows of a request whose
+        start is already recorded: they complete a record, they never start a billable call).
+        """
         for table, row in rows:
             if table == "requests":
                 row["instance_id"] = self.instance_id
-        self.journal.append_rows(rows)
+        with self._waiting_lock:
+            batch = [*self._waiting, *rows] if self._waiting else rows
+            try:
+                self.journal.append_rows(batch)
+            except LedgerUnavailable:
+                if not wait:
+                    raise
+                self._keep(rows)
+                return
+            self._waiting.clear()
+
+    def _keep(self, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        room = MAX_WAITING_ROWS - len(self._waiting)
+        self._waiting.extend(rows[: max(room, 0)])
+        if len(rows) > room:
+            if not self._dropped:
+                log.error(
+                    "the ledger journal has been unwritable for %d rows; dropping more "
+                    "(their requests will be marked interrupted)",
+                    MAX_WAITING_ROWS,
+                )
+            self._dropped += len(rows) - max(room, 0)
+
+    def retry(self) -> None:
+        """After a journal failure: write the waiting rows, or probe, so health sees a recovery."""
+        if self.journal.error is None and not self._waiting:
+            return
+        with self._waiting_lock:
+            try:
+                if self._waiting:
+                    self.journal.append_rows(self._waiting)
+                    self._waiting.clear()
+                else:
+                    self.journal.probe()
+            except LedgerUnavailable:
+                pass
+
+    @property
+    def journal_error(self) -> str | None:
+        """Why the journal cannot be written, while that lasts (new billable requests are refused)."""
+        return self.journal.error
+
+    @property
+    def waiting(self) -> int:
+        """Rows kept in memory until the journal can be written."""
+        return len(self._waiting)
 
     # --- what the ingester has done ------------------------------------------------------
 
@@ -165,7 +231,21 @@ class Ledger:
         if self._child.poll() is not None:
             return f"the ledger ingester process exited with {self._child.returncode}"
         error = read_status(self.journal.directory).get("error")
-        return str(error) if error else None
+        return str(error) if error else self._stalled()
+
+    def _stalled(self) -> str | None:
+        """Rows have waited `STALL_S` while the ingester's checkpoint stood still: say so."""
+        position, now, depth = self._position(), time.monotonic(), self.depth
+        if self._progress is None or self._progress[0] != position or depth == 0:
+            self._progress = (position, now)
+            return None
+        waited = now - self._progress[1]
+        if waited < STALL_S:
+            return None
+        return (
+            f"the ledger ingester has not moved for {waited:.0f} s with {depth} journal bytes waiting "
+            "(is the database's disk full?)"
+        )
 
     @property
     def caught_up(self) -> bool:
@@ -211,7 +291,15 @@ class Ledger:
 
     def close(self, timeout: float = 10.0) -> bool:
         """Flush what is journaled, stop the ingester, close. True when nothing was left behind."""
-        flushed = self.flush(timeout)
+        self.retry()
+        if self._waiting or self._dropped:
+            log.error(
+                "%d ledger rows could not be written (the journal: %s); the reconciler marks their "
+                "requests interrupted",
+                len(self._waiting) + self._dropped,
+                self.journal.error,
+            )
+        flushed = self.flush(timeout) and not self._waiting and not self._dropped
         self._stop.set()
         self.journal.wake.set()
         if self._thread is not None:

@@ -6,6 +6,11 @@ nothing; `fsync=True` also survives power loss, at a price. A background ingeste
 journal into the database and checkpoints how far it got. Each process writes its own
 directory, locked with `flock` while it lives; a directory whose lock can be taken belongs
 to a process that died, and is ingested and removed by the next one to start.
+
+When the disk is full (or the file may not grow) a write fails, or writes only part of its
+line; the journal then raises `LedgerUnavailable` and remembers the failure (`error`), and
+the next write that succeeds first ends the torn line with a NUL, so the fragment can never
+join the next row into one line, or parse as a row of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from modelrouter.errors import ModelRouterError
 __all__ = ["Journal", "JournalReader", "LedgerUnavailable", "orphaned_journals"]
 
 SEGMENT_SUFFIX = ".jsonl"
+TORN_END = b"\x00\n"
+"""Ends a line a failed write left unfinished: the NUL makes sure it never parses as a row."""
 CHECKPOINT_EVERY_S = 0.5
 CHECKPOINT = "checkpoint"
 LOCK = ".lock"
@@ -60,6 +67,10 @@ class Journal:
         self.wake = threading.Event()
         """Set on every append when `notify` (an ingester thread waits on it instead of polling)."""
         self._notify = notify
+        self._torn = False
+        """Whether the last write stopped inside its line (the next one ends the fragment first)."""
+        self.error: str | None = None
+        """Why the last write failed, until a write succeeds (disk full, read-only, file too large)."""
         segments = _segments(self.directory)
         self._segment = segments[-1][0] if segments else 1
         self._fd = self._open(self._segment)
@@ -76,26 +87,46 @@ class Journal:
 
     def append_rows(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Make several rows durable in one write (a request's rows that are due together)."""
-        line = b"".join(orjson.dumps({"t": table, "r": row}) + b"\n" for table, row in rows)
+        self._write(b"".join(orjson.dumps({"t": table, "r": row}) + b"\n" for table, row in rows))
+        if self._notify:
+            self.wake.set()
+
+    def probe(self) -> bool:
+        """Whether the journal takes writes again, tried with a blank line (which readers skip)."""
+        try:
+            self._write(b"\n")
+        except LedgerUnavailable:
+            return False
+        return True
+
+    def _write(self, data: bytes) -> None:
         with self._mutex:
+            if self._torn:
+                data = TORN_END + data
             try:
-                written = os.write(self._fd, line)
-                if written != len(line):
-                    raise OSError(f"short write to the ledger journal ({written} of {len(line)} bytes)")
-                if self._fsync:
-                    os.fsync(self._fd)
+                written = os.write(self._fd, data)
             except OSError as exc:
-                raise LedgerUnavailable(
-                    f"the ledger journal cannot be written: {exc.strerror or exc}"
-                ) from exc
+                raise self._failed(exc.strerror or str(exc)) from exc
             self._size += written
+            if written != len(data):
+                self._torn = True
+                raise self._failed(f"short write ({written} of {len(data)} bytes): the disk may be full")
+            self._torn = False
+            if self._fsync:
+                try:
+                    os.fsync(self._fd)
+                except OSError as exc:
+                    raise self._failed(exc.strerror or str(exc)) from exc
+            self.error = None
             if self._size >= self._segment_bytes:
                 os.close(self._fd)
                 self._segment += 1
                 self._fd = self._open(self._segment)
                 self._size = 0
-        if self._notify:
-            self.wake.set()
+
+    def _failed(self, why: str) -> LedgerUnavailable:
+        self.error = f"the ledger journal cannot be written: {why}"
+        return LedgerUnavailable(self.error + "; billable requests are refused until it can")
 
     def close(self) -> None:
         """Close the segment and release the directory lock."""

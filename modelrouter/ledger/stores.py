@@ -129,7 +129,8 @@ class SQLiteStore:
             db.executemany(self._attempts, [_sqlite_values(a, ATTEMPT_DEFAULTS) for a in attempts])
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back already (a full disk: SQLITE_FULL)
+                db.execute("ROLLBACK")
             raise
 
     def reconcile(self, cutoff: str, now: str) -> int:

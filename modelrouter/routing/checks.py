@@ -26,8 +26,10 @@ def compile_checks(
     checks: list[Check] = [_lifecycle(policy, catalog.today)]
     if policy.only is not None or policy.ignore:
         checks.append(_providers(policy))
+    checks += [_only(names) for names in policy.only_also]
     if policy.residency is not None:
         checks.append(_residency(policy.residency))
+    checks += [_residency(names) for names in policy.residency_also]
     if policy.jurisdiction_allow is not None or policy.jurisdiction_deny:
         checks.append(_jurisdiction(policy, customer))
     if policy.max_retention_days is not None:
@@ -78,6 +80,17 @@ def _providers(policy: Policy) -> Check:
         if names & policy.ignore:
             return f"provider {entry.provider.id} is in providers.ignore"
         return None
+
+    return check
+
+
+def _only(wanted: frozenset[str]) -> Check:
+    """One more `providers.only` list (from another policy tightened with the first)."""
+
+    def check(entry: Entry) -> str | None:
+        if {entry.provider.id, *entry.provider.openrouter_slugs} & wanted:
+            return None
+        return f"provider {entry.provider.id} is not in providers.only ({', '.join(sorted(wanted))})"
 
     return check
 

@@ -2,8 +2,12 @@
 
 A `Policy` is frozen and hashable, so compiled checks and decisions can be cached per
 policy. Policies compose by intersection (`tighten`): a key's policy and a request's policy
-together can only narrow what qualifies, never widen it. OpenRouter's `provider` object maps
-onto the same vocabulary (`from_openrouter`).
+together can only narrow what qualifies, never widen it, and keep exactly what both accept.
+Names are not all disjoint, so an intersection is not always one of sets: `EU` contains
+`europe-west1`, US law contains US-CA law, and `bedrock` is OpenRouter's `amazon-bedrock`.
+Jurisdiction codes nest by their own spelling and meet exactly; residency and provider lists
+whose meaning needs the catalog are kept side by side (`residency_also`, `only_also`), each
+one checked. OpenRouter's `provider` object maps onto the same vocabulary (`from_openrouter`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ class Policy:
 
     residency: frozenset[str] | None = None
     """Geographies (EU, US, …) or exact region names; None: anywhere."""
+    residency_also: tuple[frozenset[str], ...] = ()
+    """More residency lists an offering must meet as well (from policies tightened together)."""
     jurisdiction_allow: frozenset[str] | None = None
     jurisdiction_deny: frozenset[str] = frozenset()
     max_retention_days: int | None = None
@@ -65,6 +71,8 @@ class Policy:
     """Lifecycle statuses allowed (retired is never served); None: any that still answers."""
     allow_substitution: bool = True
     only: frozenset[str] | None = None
+    only_also: tuple[frozenset[str], ...] = ()
+    """More `providers.only` lists an offering must meet as well (ids and OpenRouter slugs mix)."""
     ignore: frozenset[str] = frozenset()
     order: tuple[str, ...] = ()
     allow_fallbacks: bool = True
@@ -119,9 +127,14 @@ class Policy:
 
     def tighten(self, other: Policy) -> Policy:
         """The intersection: what both policies accept. Preferences come from `other` when it has them."""
+        residency, residency_also = _conjoin(
+            self.residency, self.residency_also, other.residency, other.residency_also
+        )
+        only, only_also = _conjoin(self.only, self.only_also, other.only, other.only_also)
         return Policy(
-            residency=_meet(self.residency, other.residency),
-            jurisdiction_allow=_meet(self.jurisdiction_allow, other.jurisdiction_allow),
+            residency=residency,
+            residency_also=residency_also,
+            jurisdiction_allow=_meet_codes(self.jurisdiction_allow, other.jurisdiction_allow),
             jurisdiction_deny=self.jurisdiction_deny | other.jurisdiction_deny,
             max_retention_days=_least(self.max_retention_days, other.max_retention_days),
             no_training=self.no_training or other.no_training,
@@ -132,7 +145,8 @@ class Policy:
             capabilities=self.capabilities | other.capabilities,
             lifecycle=_meet(self.lifecycle, other.lifecycle),
             allow_substitution=self.allow_substitution and other.allow_substitution,
-            only=_meet(self.only, other.only),
+            only=only,
+            only_also=only_also,
             ignore=self.ignore | other.ignore,
             order=other.order or self.order,
             allow_fallbacks=self.allow_fallbacks and other.allow_fallbacks,
@@ -147,6 +161,8 @@ class Policy:
             out["name"] = self.name
         if self.residency is not None:
             out["residency"] = sorted(self.residency)
+        if self.residency_also:
+            out["residency_also"] = [sorted(names) for names in self.residency_also]
         jurisdiction = {}
         if self.jurisdiction_allow is not None:
             jurisdiction["allow"] = sorted(self.jurisdiction_allow)
@@ -155,7 +171,8 @@ class Policy:
         if jurisdiction:
             out["jurisdiction"] = jurisdiction
         out.update(self._describe_scalars())
-        providers = {"only": sorted(self.only) if self.only is not None else None}
+        providers: dict[str, Any] = {"only": sorted(self.only) if self.only is not None else None}
+        providers.update(only_also=[sorted(names) for names in self.only_also] or None)
         providers.update(ignore=sorted(self.ignore) or None, order=list(self.order) or None)
         providers = {k: v for k, v in providers.items() if v is not None}
         if providers:
@@ -344,6 +361,34 @@ def _openrouter_price(raw: Any) -> dict[str, Any]:
         raise PolicyError("provider.max_price must be {prompt: USD, completion: USD} per million tokens")
     renamed = {"prompt": "input", "completion": "output"}
     return {renamed[k]: v for k, v in raw.items() if v is not None}
+
+
+def _conjoin(
+    a: frozenset[str] | None,
+    a_also: tuple[frozenset[str], ...],
+    b: frozenset[str] | None,
+    b_also: tuple[frozenset[str], ...],
+) -> tuple[frozenset[str] | None, tuple[frozenset[str], ...]]:
+    """Name lists that must all be met (one name matching each), with the redundant ones dropped.
+
+    A list that contains another is implied by it (meeting the smaller meets the larger).
+    """
+    lists = {x for x in (a, *a_also, b, *b_also) if x is not None}
+    if not lists:
+        return None, ()
+    needed = sorted((x for x in lists if not any(y < x for y in lists)), key=lambda x: (len(x), sorted(x)))
+    return needed[0], tuple(needed[1:])
+
+
+def _meet_codes(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """Jurisdiction codes both allow: US and US-CA meet in US-CA (a code covers its subdivisions)."""
+    if a is None or b is None:
+        return a if b is None else b
+
+    def within(code: str, codes: frozenset[str]) -> bool:
+        return any(code == c or code.startswith(c + "-") for c in codes)
+
+    return frozenset({c for c in a if within(c, b)} | {c for c in b if within(c, a)})
 
 
 def _meet(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:

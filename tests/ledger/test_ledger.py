@@ -214,6 +214,110 @@ def test_a_journal_that_cannot_be_written_fails_closed(tmp_path: Path) -> None:
     assert result.stdout.strip() == "unavailable 503 ledger_unavailable", result.stderr
 
 
+def in_a_process(script: str) -> list[str]:
+    """Run `script` in a Python of its own (its file-size limit is its own); its output lines."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_a_torn_journal_write_never_costs_the_next_row(tmp_path: Path) -> None:
+    """A full disk can take part of a line; the next write ends it first, so no row is glued to it."""
+    printed = in_a_process(
+        f"""
+        import resource
+        from pathlib import Path
+        from modelrouter.ledger.journal import Journal, JournalReader, LedgerUnavailable
+        journal = Journal(Path({str(tmp_path)!r}))
+        journal.append("requests", {{"request_id": "a"}})
+        (segment,) = journal.directory.glob("*.jsonl")
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (segment.stat().st_size + 10, hard))
+        for name in "bc":
+            try:
+                journal.append("requests", {{"request_id": name}})
+            except LedgerUnavailable:
+                print("refused", name)
+        print("probe", journal.probe(), journal.error is not None)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        print("probe", journal.probe(), journal.error)
+        journal.append("requests", {{"request_id": "d"}})
+        records, _ = JournalReader(journal.directory).read()
+        print("read", *[row["request_id"] for _, row in records])
+        """
+    )
+    assert " ".join(printed) == "refused b refused c probe False True probe True None read a d"
+
+
+def test_rows_of_a_request_under_way_wait_for_the_disk(tmp_path: Path) -> None:
+    """Starts are refused while the journal cannot grow; later rows wait in memory, then go in."""
+    store = tmp_path / "ledger.db"
+    printed = in_a_process(
+        f"""
+        import resource
+        from pathlib import Path
+        from modelrouter.ledger import Ledger, LedgerUnavailable, request_row, now_iso
+        def row(request_id, state, version):
+            at = now_iso()
+            return request_row(request_id=request_id, created_at=at, updated_at=at, state=state,
+                               version=version)
+        ledger = Ledger("sqlite:///{store}", journal_root=Path({str(tmp_path / "journal")!r}))
+        ledger.record([("requests", row("under-way", "started", 1))])
+        assert ledger.flush(10)
+        (segment,) = ledger.journal.directory.glob("*.jsonl")
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (segment.stat().st_size, hard))
+        ledger.record([("requests", row("under-way", "ok", 2))], wait=True)
+        try:
+            ledger.record([("requests", row("new", "started", 1))])
+        except LedgerUnavailable:
+            print("refused")
+        ledger.retry()
+        print("waiting", ledger.waiting, ledger.journal_error is not None)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        ledger.retry()
+        print("waiting", ledger.waiting, ledger.journal_error)
+        assert ledger.flush(10)
+        print(*ledger.query("SELECT request_id, state FROM requests"))
+        print(*ledger.query("PRAGMA integrity_check"))
+        ledger.close()
+        """
+    )
+    assert " ".join(printed) == "refused waiting 1 True waiting 0 None ('under-way', 'ok') ('ok',)"
+
+
+def test_a_full_disk_reports_the_sqlite_error_not_a_failed_rollback(tmp_path: Path) -> None:
+    """SQLite rolls back by itself on a full disk; the store must not then mask the cause."""
+    store = tmp_path / "ledger.db"
+    printed = in_a_process(
+        f"""
+        import resource
+        from pathlib import Path
+        from modelrouter.ledger.rows import request_row
+        from modelrouter.ledger.stores import SQLiteStore
+        store = SQLiteStore(Path({str(store)!r}))
+        rows = [request_row(request_id=f"r{{i}}", created_at="t", updated_at="t", state="ok", version=2,
+                            error="x" * 500) for i in range(2000)]
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (store.path.stat().st_size, hard))
+        try:
+            store.apply(rows, [])
+        except Exception as exc:
+            print(type(exc).__name__, "rollback" in str(exc))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        store.apply(rows, [])
+        print(*store.query("SELECT count(*) FROM requests"), *store.query("PRAGMA integrity_check"))
+        """
+    )
+    assert printed == ["OperationalError", "False", "(2000,)", "('ok',)"]
+
+
 def test_postgres_down_at_start_loses_nothing(tmp_path: Path, postgres_url: str) -> None:
     dead = "postgresql://postgres@127.0.0.1:1/nowhere"
     ledger = Ledger(dead, journal_root=tmp_path / "journal")

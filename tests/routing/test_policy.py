@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from modelrouter.routing.policy import Policy, PolicyError
+from tests.conftest import make_engine
 
 
 def test_parses_every_spec_key() -> None:
@@ -115,7 +116,29 @@ def test_a_request_cannot_loosen_its_key_policy() -> None:
 
 def test_disjoint_residency_intersects_to_nothing() -> None:
     both = Policy.parse({"residency": "EU"}).tighten(Policy.parse({"residency": "US"}))
-    assert both.residency == frozenset()
+    assert (both.residency, both.residency_also) == (frozenset({"EU"}), (frozenset({"US"}),))
+    decision = make_engine().route("claude-sonnet-4.5", both)
+    assert not decision.candidates
+    assert all(any(r.startswith("residency") for r in rejected.reasons) for rejected in decision.rejected)
+
+
+def test_a_narrower_name_survives_tightening() -> None:
+    """EU then europe-west1 is europe-west1; US law then US-CA law is US-CA; a nested list wins."""
+    engine = make_engine()
+    eu = Policy.parse({"residency": ["EU"]}).tighten(Policy.parse({"residency": ["europe-west1"]}))
+    assert [c.entry.id for c in engine.route("claude-sonnet-4.5", eu).candidates] == [
+        "claude-sonnet-4.5@vertex:europe-west1"
+    ]
+    law = Policy.parse({"jurisdiction": {"allow": ["US", "IE"]}}).tighten(
+        Policy.parse({"jurisdiction": {"allow": ["US-CA", "CN"]}})
+    )
+    assert law.jurisdiction_allow == frozenset({"US-CA"})
+    nested = Policy.parse({"residency": ["EU", "US"]}).tighten(Policy.parse({"residency": ["EU"]}))
+    assert (nested.residency, nested.residency_also) == (frozenset({"EU"}), ())
+    slugs = Policy.parse({"providers": {"only": ["bedrock"]}}).tighten(
+        Policy.from_openrouter({"only": ["amazon-bedrock", "anthropic"]})
+    )
+    assert {c.entry.provider.id for c in engine.route("claude-sonnet-4.5", slugs).candidates} == {"bedrock"}
 
 
 def test_openrouter_provider_object_maps_onto_the_vocabulary() -> None:

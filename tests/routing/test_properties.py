@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from modelrouter.catalog.catalog import Catalog, Entry
@@ -120,6 +120,29 @@ def test_tightening_never_adds_a_candidate(first: Policy, second: Policy, model:
     both = set(candidate_ids(ENGINE, model, first.tighten(second)))
     assert both <= set(candidate_ids(ENGINE, model, first))
     assert both <= set(candidate_ids(ENGINE, model, second))
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(first=policies, second=policies, model=st.sampled_from(LIVE_MODELS))
+@example(
+    Policy(residency=frozenset({"EU"})), Policy(residency=frozenset({"europe-west1"})), "claude-sonnet-4.5"
+)
+@example(
+    Policy(residency=frozenset({"EU", "us-east5"})),
+    Policy(residency=frozenset({"US", "europe-west1"})),
+    "claude-sonnet-4.5",
+)
+@example(
+    Policy(jurisdiction_allow=frozenset({"US"})), Policy(jurisdiction_allow=frozenset({"US-CA"})), "gpt-5.2"
+)
+@example(Policy(only=frozenset({"bedrock"})), Policy(only=frozenset({"amazon-bedrock"})), "claude-sonnet-4.5")
+def test_tightening_keeps_exactly_what_both_accept(first: Policy, second: Policy, model: str) -> None:
+    """The composition is the conjunction: an offering both layers accept survives.
+
+    EU then europe-west1, US law then US-CA law, `bedrock` then OpenRouter's `amazon-bedrock`.
+    """
+    both = set(candidate_ids(ENGINE, model, first.tighten(second)))
+    assert both == set(candidate_ids(ENGINE, model, first)) & set(candidate_ids(ENGINE, model, second))
 
 
 @settings(max_examples=100)
