@@ -104,6 +104,14 @@ async def main() -> None:
     ttft = [(s.token_times[0] - s.sent) * 1000 for s, _ in ok]
     total = [(end - s.sent) * 1000 for s, end in ok]
     gaps = [(b - a) * 1000 for s, _ in ok for a, b in zip(s.token_times, s.token_times[1:], strict=False)]
+    # once every stream is open (its first token arrived): relaying alone, no new requests to set up
+    all_open = max((s.token_times[0] for s, _ in ok), default=0.0)
+    steady = [
+        (b - a) * 1000
+        for s, _ in ok
+        for a, b in zip(s.token_times, s.token_times[1:], strict=False)
+        if a >= all_open
+    ]
 
     def cut(values: list[float], q: int) -> float | None:
         if len(values) < 2:
@@ -123,6 +131,9 @@ async def main() -> None:
                 "gap_p50_ms": cut(gaps, 50),
                 "gap_p99_ms": cut(gaps, 99),
                 "gap_max_ms": max(gaps) if gaps else None,
+                "steady_gaps": len(steady),
+                "steady_gap_p50_ms": cut(steady, 50),
+                "steady_gap_p99_ms": cut(steady, 99),
             }
         )
     )

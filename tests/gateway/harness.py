@@ -12,10 +12,12 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anthropic
+import openai
 import requests
 import yaml
 
@@ -40,6 +42,31 @@ class RunningGateway:
     url: str
     directory: Path
     log_path: Path
+    clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    """SDK clients by (kind, key), closed with the gateway.
+
+    A dropped SDK client is cyclic garbage holding a pooled socket, and the collector may
+    finalize the socket before the client closes it: a ResourceWarning that fails whichever
+    later test happens to be running.
+    """
+
+    def openai(self, key: str = "unused") -> openai.OpenAI:
+        """The OpenAI SDK aimed at this gateway (no retries: tests count attempts)."""
+        found = self.clients.get(("openai", key))
+        if found is None:
+            found = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0)
+            self.clients["openai", key] = found
+        client: openai.OpenAI = found
+        return client
+
+    def anthropic(self, key: str = "unused") -> anthropic.Anthropic:
+        """The Anthropic SDK aimed at this gateway (no retries)."""
+        found = self.clients.get(("anthropic", key))
+        if found is None:
+            found = anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0)
+            self.clients["anthropic", key] = found
+        client: anthropic.Anthropic = found
+        return client
 
     @property
     def log(self) -> str:
@@ -48,6 +75,9 @@ class RunningGateway:
 
     def stop(self, timeout: float = 20) -> int:
         """SIGTERM, as a service manager would; the exit code."""
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anthropic
-import openai
 import pytest
 
 from tests.fakes import TOOL_PHRASE, FakeUpstream
@@ -38,7 +36,7 @@ def test_a_long_tool_loop_with_many_tools_keeps_every_call_and_result_paired(
     gateway: RunningGateway, fake: FakeUpstream
 ) -> None:
     """Anthropic client, GPT-5.2 on OpenAI: twelve rounds of call and result, forty tools each."""
-    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    client = gateway.anthropic()
     messages: Any = []
     tools: Any = _anthropic_tools()
     for round_no in range(ROUNDS):
@@ -85,7 +83,7 @@ def test_a_long_tool_loop_with_many_tools_keeps_every_call_and_result_paired(
 def test_prompt_cache_markers_reach_the_provider_and_cache_reads_are_billed(
     gateway: RunningGateway, fake: FakeUpstream, model: str, label: str, marker: str
 ) -> None:
-    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    client = gateway.anthropic()
     answer = client.messages.with_raw_response.create(
         model=model,
         max_tokens=100,
@@ -115,7 +113,7 @@ def test_cache_markers_are_dropped_for_a_provider_without_them_and_reads_still_r
     gateway: RunningGateway, fake: FakeUpstream
 ) -> None:
     """OpenAI caches on its own: markers go nowhere; an OpenAI client sees cache reads its own way."""
-    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    client = gateway.anthropic()
     client.messages.create(
         model="gpt-5.2@openai",
         max_tokens=100,
@@ -124,7 +122,7 @@ def test_cache_markers_are_dropped_for_a_provider_without_them_and_reads_still_r
     )
     [sent] = fake.requests
     assert "cache_control" not in str(sent.body)
-    chat = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    chat = gateway.openai()
     marked: Any = [
         {
             "role": "system",
@@ -144,7 +142,7 @@ def test_an_agents_fixed_model_name_goes_where_the_operator_maps_it(
     config = gateway_config(fake.url, aliases={"claude-haiku-4-5": "gpt-5.2@azure"})
     gateway = start_gateway(tmp_path, config)
     try:
-        client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+        client = gateway.anthropic()
         answer = client.messages.with_raw_response.create(
             model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "title this"}]
         )

@@ -153,7 +153,7 @@ def test_a_rebinding_provider_fails_cleanly_and_the_fallback_answers(
     env = {"FAKE_NETWORK": json.dumps(scene), "AZURE_OPENAI_ENDPOINT": "http://169.254.169.254:8080/azure"}
     gateway = start_gateway(tmp_path / "gw", config, env, module="tests.fakes.network")
     try:
-        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+        client = gateway.openai()
         started = time.monotonic()
         raw = client.chat.completions.with_raw_response.create(
             model="grok-4.3", messages=[{"role": "user", "content": "hi"}]

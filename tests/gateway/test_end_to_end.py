@@ -12,7 +12,6 @@ import asyncio
 import json
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -52,32 +51,12 @@ TARGETS = {
 """Case -> (the fake label, the model pin a client asks for, the model id the provider must receive)."""
 
 
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _close_clients() -> Iterator[None]:
-    """One SDK client of each kind per gateway, closed when the module is done (no leaked sockets)."""
-    yield
-    for client in _CLIENTS.values():
-        client.close()
-    _CLIENTS.clear()
-
-
 def oai(gateway: RunningGateway) -> openai.OpenAI:
-    key = ("openai", gateway.url)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
-    client: openai.OpenAI = _CLIENTS[key]
-    return client
+    return gateway.openai()
 
 
 def ant(gateway: RunningGateway) -> anthropic.Anthropic:
-    key = ("anthropic", gateway.url)
-    if key not in _CLIENTS:
-        _CLIENTS[key] = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
-    client: anthropic.Anthropic = _CLIENTS[key]
-    return client
+    return gateway.anthropic()
 
 
 def sent_model(fake: FakeUpstream) -> str:

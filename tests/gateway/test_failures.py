@@ -23,7 +23,7 @@ HI: Any = [{"role": "user", "content": "hello there"}]
 
 
 def client(gateway: RunningGateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    return gateway.openai()
 
 
 def run(tmp_path: Path, fake: FakeUpstream, **extra: Any) -> RunningGateway:

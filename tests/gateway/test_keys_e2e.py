@@ -35,7 +35,7 @@ def create(gateway: RunningGateway, **fields: Any) -> str:
 
 
 def oai(gateway: RunningGateway, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
+    return gateway.openai(key)
 
 
 def test_without_a_key_nothing_is_served_and_the_error_says_how(
@@ -98,7 +98,9 @@ def _raw(gateway: RunningGateway, method: str, path: str, headers: dict[str, str
         for name, value in headers.items():
             connection.putheader(name, value)
         connection.endheaders()
-        return connection.getresponse().status
+        with connection.getresponse() as response:  # closed, or its socket outlives the connection
+            response.read()
+            return response.status
     finally:
         connection.close()
 

@@ -77,7 +77,7 @@ def test_a_relayed_stream_keeps_usage_for_the_ledger_and_hides_it_when_not_asked
 
     fake.reset()
     asked: Any = {**body, "stream_options": {"include_usage": True}}
-    stream = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused").chat.completions.create(**asked)
+    stream = gateway.openai().chat.completions.create(**asked)
     usage = [c.usage for c in stream if c.usage is not None]
     assert len(usage) == 1 and usage[0].completion_tokens == tokens_out
 
@@ -102,7 +102,7 @@ def test_an_in_band_error_mid_stream_is_replaced_by_the_gateways_own_without_sec
     fake.slow_stream(0.05, label="anthropic", n=1)
     fake.in_band_error(label="anthropic", after=4, echo_credentials=True)
     with (
-        anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0).messages.stream(
+        gateway.anthropic().messages.stream(
             model="claude-sonnet-5.5@anthropic", max_tokens=100, messages=HI
         ) as stream,
     ):
@@ -134,7 +134,7 @@ def test_claude_codes_system_turns_and_cache_breakpoints_reach_anthropic_untouch
         {"role": "user", "content": "again"},
     ]
     betas = "interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14"
-    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    client = gateway.anthropic()
     answer = client.messages.with_raw_response.create(
         model="claude-sonnet-5.5@anthropic",
         max_tokens=100,
@@ -181,7 +181,7 @@ def test_a_conversation_that_crossed_providers_is_repaired_on_the_ir_path(
         },
         {"role": "user", "content": "again"},
     ]
-    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    client = gateway.anthropic()
     client.messages.create(model="claude-sonnet-5.5@anthropic", max_tokens=100, messages=messages)
     [sent] = fake.requests
     blocks = sent.body["messages"][1]["content"]

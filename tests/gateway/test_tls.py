@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 import trustme
 import yaml
@@ -81,7 +80,7 @@ def _serve(
 
 
 def _ask(gateway: RunningGateway) -> Any:
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    client = gateway.openai()
     return client.chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
 
 

@@ -34,7 +34,7 @@ def gateway(tmp_path: Path, fake: FakeUpstream) -> Iterator[RunningGateway]:
 
 
 def client(gateway: RunningGateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    return gateway.openai()
 
 
 FALLS_BACK = [401, 403, 408, 409, 429, 500, 502, 503, 504, 529]
