@@ -24,6 +24,7 @@ ModelRouterError
     ├── UpstreamTimeout               connect, first-byte, idle or total deadline
     ├── UpstreamConnectionError       refused, reset, DNS
     ├── UpstreamAuthError             401 / 403 for the gateway's own provider credentials
+    │   └── UpstreamCredentialsError  the gateway cannot load them (a broken key file)
     ├── UpstreamBadRequest            400 / 404 / 422 the provider will never accept
     │   └── ContextLengthExceeded     prompt over the offering's context window
     ├── ContentFiltered               the provider's safety filter refused
@@ -55,6 +56,7 @@ __all__ = [
     "UpstreamAuthError",
     "UpstreamBadRequest",
     "UpstreamConnectionError",
+    "UpstreamCredentialsError",
     "UpstreamError",
     "UpstreamOverloaded",
     "UpstreamProtocolError",
@@ -241,6 +243,16 @@ class UpstreamAuthError(UpstreamError):
     """The provider refused the gateway's credentials: fix the config, try another offering."""
 
     kind = "upstream_authentication_error"
+
+
+class UpstreamCredentialsError(UpstreamAuthError):
+    """The gateway could not load its own credentials for a provider (a broken key file).
+
+    Nothing was sent; every offering of that provider would fail the same way, so the request
+    moves on to other providers.
+    """
+
+    kind = "upstream_credentials_error"
 
 
 class UpstreamBadRequest(UpstreamError):

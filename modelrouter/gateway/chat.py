@@ -26,6 +26,8 @@ from modelrouter.errors import (
     Forbidden,
     GatewayOverloaded,
     InternalError,
+    ModelNotFound,
+    ModelRetired,
     ModelRouterError,
     NoOfferingMeetsPolicy,
     UpstreamError,
@@ -327,8 +329,13 @@ class ChatHandler:
                 raise Forbidden(f"key {key.prefix}… ({key.name}) may use {scope}, not {model.id}")
 
     def _decide(self, request: ir.Request, policy: Policy, needs: Needs) -> list[Decision]:
-        models = [request.model, *_fallback_models(request)]
-        decisions = [self.engine.router.route(m, policy, needs) for m in models]
+        route = self.engine.router.route
+        decisions = [route(request.model, policy, needs)]
+        for model in _fallback_models(request):
+            try:
+                decisions.append(route(model, policy, needs))
+            except (ModelNotFound, ModelRetired):  # a fallback that cannot serve is no reason to fail
+                continue
         if not any(d.candidates for d in decisions):
             raise _nothing_meets(decisions)
         if not _attempt_order(decisions):

@@ -11,12 +11,15 @@ Rules (reference/reliability.md section 2):
 * A stream counts as answered at its commit point, the first meaningful event; an error (or
   an in-band error event) before it is a failure like any other, after it there is no retry.
 * Offerings whose breaker is open are skipped, unless every allowed offering is (panic mode).
+* Credentials the gateway cannot load (a broken key file) fail that provider's offerings for
+  the request, never the request: the next provider is tried.
 * Fallbacks never leave the decision, so they never leave the caller's policy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from modelrouter.errors import (
     BadRequest,
     ModelRouterError,
     UpstreamBadRequest,
+    UpstreamCredentialsError,
     UpstreamError,
     UpstreamOverloaded,
     UpstreamProtocolError,
@@ -45,6 +49,8 @@ from modelrouter.health import HealthBoard
 from modelrouter.redact import redact
 
 __all__ = ["Answer", "Attempt", "Forwarder", "StreamAnswer", "is_meaningful"]
+
+log = logging.getLogger(__name__)
 
 
 class Decoder(Protocol):
@@ -215,6 +221,8 @@ class Forwarder:
             raise error
         if error.retryable:
             plan.may_retry(entry)
+        if isinstance(error, UpstreamCredentialsError):
+            plan.skip_provider(entry.provider.id)
 
     async def _attempt(
         self,
@@ -231,7 +239,7 @@ class Forwarder:
         call = adapter.prepare(entry, body, stream=stream)
         if relay is not None:
             call.headers.update(relay.headers)
-        call = await adapter.authorize(call)
+        call = await _authorized(adapter, call, entry)
         relayed = relay is not None
         self.hooks.attempt_started(attempt)
         upstream = await self.transport.open(call, deadlines, entry.provider.id)
@@ -316,6 +324,12 @@ class _Plan:
         self._health = health
         self._max_retry_wait = max_retry_wait
 
+    def skip_provider(self, provider: str) -> None:
+        """Take the provider's offerings still queued out of this request (they share its credentials)."""
+        self._queue = self._queue[: self._position] + [
+            e for e in self._queue[self._position :] if e.provider.id != provider
+        ]
+
     def may_retry(self, entry: Entry) -> None:
         """The offering failed in a way that may pass (its Retry-After is in the health board)."""
         if entry not in self._retryable:
@@ -334,6 +348,25 @@ class _Plan:
         if wait > 0:
             await asyncio.sleep(wait)
         return entry
+
+
+async def _authorized(adapter: Adapter, call: Any, entry: Entry) -> Any:
+    """Credentials for the call; credentials that cannot be loaded fail this offering only.
+
+    A broken key file or profile is the operator's to fix, and no reason to fail a request
+    another offering can serve: it becomes an `UpstreamAuthError` (the traceback is logged).
+    """
+    try:
+        return await adapter.authorize(call)
+    except ModelRouterError:
+        raise
+    except Exception as exc:
+        log.warning("credentials for %s could not be loaded", entry.provider.id, exc_info=True)
+        raise UpstreamCredentialsError(
+            f"{entry.provider.id}: the gateway's credentials for it could not be loaded "
+            f"({type(exc).__name__}); see the gateway log",
+            provider=entry.provider.id,
+        ) from exc
 
 
 def decoded(decode: Callable[[bytes, Entry], Any], data: bytes, entry: Entry) -> Any:

@@ -53,7 +53,7 @@ class RunningGateway:
     def openai(self, key: str = "unused") -> openai.OpenAI:
         """The OpenAI SDK aimed at this gateway (no retries: tests count attempts)."""
         found = self.clients.get(("openai", key))
-        if found is None:
+        if found is None or found.is_closed():
             found = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0)
             self.clients["openai", key] = found
         client: openai.OpenAI = found
@@ -62,7 +62,7 @@ class RunningGateway:
     def anthropic(self, key: str = "unused") -> anthropic.Anthropic:
         """The Anthropic SDK aimed at this gateway (no retries)."""
         found = self.clients.get(("anthropic", key))
-        if found is None:
+        if found is None or found.is_closed():
             found = anthropic.Anthropic(base_url=self.url, api_key=key, max_retries=0)
             self.clients["anthropic", key] = found
         client: anthropic.Anthropic = found

@@ -95,6 +95,10 @@ def test_the_breaker_ejects_a_failing_offering_and_says_so(tmp_path: Path, fake:
         gateway.stop()
 
 
+RETIRED = "deepseek-v3.2"
+"""A model the catalog lists as retired (its maker names a replacement)."""
+
+
 def test_openrouter_models_list_is_a_fallback_chain(tmp_path: Path, fake: FakeUpstream) -> None:
     gateway = run(tmp_path, fake)
     try:
@@ -108,6 +112,16 @@ def test_openrouter_models_list_is_a_fallback_chain(tmp_path: Path, fake: FakeUp
             )
         assert raw.headers["x-modelrouter-offering"] == "gpt-5.2@openai"
         assert fake.labels() == ["xai", "openrouter", "openai"]
+
+        # fallbacks that cannot serve (unknown, retired with substitution off) are skipped, not fatal
+        fake.reset()
+        with client(gateway) as c:
+            raw = c.chat.completions.with_raw_response.create(
+                model="gpt-5.2@openai",
+                messages=HI,
+                extra_body={"models": ["no-such-model", RETIRED], "route": {"allow_substitution": False}},
+            )
+        assert raw.headers["x-modelrouter-offering"] == "gpt-5.2@openai"
     finally:
         gateway.stop()
 

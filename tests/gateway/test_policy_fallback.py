@@ -189,11 +189,14 @@ class Case:
         return named and live and all(allows(layer, entry) for layer in layers)
 
     def refuses_retired(self, catalog: Catalog) -> bool:
-        """Whether a model named (first or in `models`) is retired and no layer allows substitution."""
+        """Whether the model named first is retired and no layer allows substitution.
+
+        A retired model further down `models` is skipped like any fallback that cannot serve.
+        """
         if all(layer.get("allow_substitution", True) for layer in self.layers()):
             return False
-        names = [n.rpartition("@")[0] or n for n in [self.model, *self.fallbacks]]
-        return any(catalog.resolve(n).model.lifecycle.effective(catalog.today) == "retired" for n in names)
+        name = self.model.rpartition("@")[0] or self.model
+        return catalog.resolve(name).model.lifecycle.effective(catalog.today) == "retired"
 
     def ready(self, entry: Entry) -> bool:
         """Whether the test config lets the gateway call this offering at all."""
@@ -436,7 +439,7 @@ def check(catalog: Catalog, case: Case, reply: Reply, log: list[Logged]) -> Seen
         assert ("error" in error) if case.door == "openai" else (error["type"] == "error")
     if reply.status in (410, 422):  # refused for the model or the policy: nothing may go upstream
         assert not log, [logged.label for logged in log]
-    if case.refuses_retired(catalog):  # a retired model named anywhere, substitution forbidden: 410
+    if case.refuses_retired(catalog):  # a retired first model, substitution forbidden: 410
         assert reply.status == 410 and not log, (reply.status, reply.body[:300])
     elif not case.faults:
         reachable = [e.id for e in catalog.entries if case.permitted(catalog, e) and case.ready(e)]

@@ -191,7 +191,13 @@ def test_no_secret_reaches_logs_answers_metrics_or_the_ledger(
 
     # An exception inside a request: Vertex's service-account key cannot be read.
     broken = seen.chat(virtual, "claude-sonnet-4.5@vertex")
-    assert broken.status_code == 500, broken.text
+    assert broken.status_code == 502 and "could not be loaded" in broken.text, broken.text
+    # ... and it fails that offering only: the next one answers
+    body = {"model": "claude-sonnet-4.5@vertex", "models": ["claude-sonnet-4.5@anthropic"], "messages": HI}
+    fallback = seen.answered(seen.call("POST", "/v1/chat/completions", virtual, json=body))
+    assert fallback.status_code == 200 and fallback.headers["x-modelrouter-provider"] == "anthropic", (
+        fallback.text
+    )
 
     stray = f"no-such-model-{secrets.token_hex(6)}"  # free text the caller sent: never a metrics label
     assert seen.chat(virtual, stray).status_code == 404
