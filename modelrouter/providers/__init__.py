@@ -150,6 +150,11 @@ class Provider:
         body: bytes | None = relay(request, model=entry.offering.provider_model)
         return None if body is None else Passthrough(body)
 
+    def relayed_response(self, body: bytes, entry: Entry) -> ir.Response:
+        """An answer relayed to the client as is (after `passthrough`): checked, its usage read."""
+        response: ir.Response = self.codec(entry).relayed_response(body)
+        return response
+
     def decode_response(self, body: bytes, entry: Entry) -> ir.Response:
         """A non-streamed answer as IR."""
         response: ir.Response = self.codec(entry).decode_response(body)

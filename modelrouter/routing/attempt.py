@@ -88,6 +88,9 @@ class Adapter(Protocol):
     def decode_response(self, body: bytes, entry: Entry) -> ir.Response:
         """A non-streamed answer."""
 
+    def relayed_response(self, body: bytes, entry: Entry) -> ir.Response:
+        """A non-streamed answer the client gets as is: checked, usage read, content not decoded."""
+
     def stream_decoder(self, entry: Entry) -> Decoder:
         """A decoder for a streamed answer."""
 
@@ -251,7 +254,8 @@ class Forwarder:
                 raise adapter.classify(upstream.status, upstream.headers, error_body, entry)
             if not stream:
                 raw = await upstream.read()
-                response = decoded(adapter.decode_response, raw, entry)
+                decode = adapter.relayed_response if relayed else adapter.decode_response
+                response = decoded(decode, raw, entry)
                 attempt.usage = response.usage
                 self._end(attempt, "ok")
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)

@@ -82,7 +82,7 @@ from modelrouter.protocols.anthropic_messages._wire import (
     SIGNATURE_ORIGINS,
 )
 from modelrouter.protocols.anthropic_messages.errors import decode_error, encode_error
-from modelrouter.protocols.anthropic_messages.passthrough import passthrough_request
+from modelrouter.protocols.anthropic_messages.passthrough import passthrough_request, relayed_response
 from modelrouter.protocols.anthropic_messages.request_decode import decode_request
 from modelrouter.protocols.anthropic_messages.request_encode import encode_request
 from modelrouter.protocols.anthropic_messages.response import decode_response, encode_response
@@ -105,4 +105,5 @@ __all__ = [
     "encode_request",
     "encode_response",
     "passthrough_request",
+    "relayed_response",
 ]

@@ -21,9 +21,10 @@ from typing import Any, Final
 import orjson
 
 from modelrouter import ir
-from modelrouter.protocols.anthropic_messages._wire import API_VERSION, PROTOCOL, ROUTING_FIELDS
+from modelrouter.errors import UpstreamProtocolError
+from modelrouter.protocols.anthropic_messages._wire import API_VERSION, PROTOCOL, ROUTING_FIELDS, usage_to_ir
 
-__all__ = ["passthrough_request"]
+__all__ = ["passthrough_request", "relayed_response"]
 
 _TOOL_ID: Final = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -36,6 +37,27 @@ def passthrough_request(request: ir.Request, *, model: str) -> bytes | None:
     body: dict[str, Any] = {k: v for k, v in source.items() if k not in ROUTING_FIELDS}
     body["model"] = model
     return orjson.dumps(body)
+
+
+def relayed_response(body: bytes) -> ir.Response:
+    """What the gateway needs of an answer it relays as is: that it is a Message, and its usage."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamProtocolError(f"Anthropic answered something that is not JSON: {exc}") from exc
+    if (
+        not isinstance(data, dict)
+        or data.get("type") != "message"
+        or not isinstance(data.get("content"), list)
+    ):
+        raise UpstreamProtocolError("Anthropic answered something that is not a Message")
+    usage = data.get("usage")
+    model = data.get("model")
+    return ir.Response(
+        id=str(data.get("id") or ""),
+        model=model if isinstance(model, str) else "",
+        usage=usage_to_ir(usage if isinstance(usage, dict) else {}),
+    )
 
 
 def _plain(request: ir.Request, source: dict[str, Any]) -> bool:

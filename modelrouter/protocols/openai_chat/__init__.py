@@ -103,7 +103,7 @@ from modelrouter.protocols.openai_chat._common import (
     split_tool_call_id,
 )
 from modelrouter.protocols.openai_chat.errors import decode_error, encode_error
-from modelrouter.protocols.openai_chat.passthrough import passthrough_request
+from modelrouter.protocols.openai_chat.passthrough import passthrough_request, relayed_response
 from modelrouter.protocols.openai_chat.request_decode import decode_request
 from modelrouter.protocols.openai_chat.request_encode import MaxTokensField, ReasoningEcho, encode_request
 from modelrouter.protocols.openai_chat.response import decode_response, encode_response
@@ -126,5 +126,6 @@ __all__ = [
     "encode_request",
     "encode_response",
     "passthrough_request",
+    "relayed_response",
     "split_tool_call_id",
 ]

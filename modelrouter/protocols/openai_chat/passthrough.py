@@ -20,10 +20,11 @@ from typing import Any
 
 import orjson
 
-from modelrouter import ir
-from modelrouter.protocols.openai_chat._common import PROTOCOL, ROUTING_FIELDS
+from modelrouter import errors, ir
+from modelrouter.protocols.openai_chat._common import PROTOCOL, ROUTING_FIELDS, decode_usage
+from modelrouter.protocols.openai_chat.response import error_in_body
 
-__all__ = ["passthrough_request"]
+__all__ = ["passthrough_request", "relayed_response"]
 
 
 def passthrough_request(request: ir.Request, *, model: str) -> bytes | None:
@@ -43,6 +44,33 @@ def passthrough_request(request: ir.Request, *, model: str) -> bytes | None:
             options["include_usage"] = True
             body["stream_options"] = options
     return orjson.dumps(body)
+
+
+def relayed_response(body: bytes) -> ir.Response:
+    """What the gateway needs of an answer it relays as is: that it is one, and its usage.
+
+    The client reads the provider's own body, so the answer is not decoded into the IR; a
+    body that is not a chat completion is still `UpstreamProtocolError` (and a fallback).
+    """
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise errors.UpstreamProtocolError(f"the provider's answer is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise errors.UpstreamProtocolError("the provider's answer is not a JSON object")
+    choices = data.get("choices")
+    if data.get("error") and not choices:
+        raise error_in_body(data["error"])
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise errors.UpstreamProtocolError("the provider's answer has no `choices`")
+    if not isinstance(choices[0].get("message"), dict):
+        raise errors.UpstreamProtocolError("the provider's answer has no `choices[0].message`")
+    model = data.get("model")
+    return ir.Response(
+        id=str(data.get("id") or ""),
+        model=model if isinstance(model, str) else "",
+        usage=decode_usage(data.get("usage")) or ir.Usage(),
+    )
 
 
 def _plain(request: ir.Request) -> bool:

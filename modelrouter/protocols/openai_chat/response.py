@@ -21,7 +21,7 @@ from modelrouter.protocols.openai_chat._common import (
 )
 from modelrouter.protocols.openai_chat.errors import classify
 
-__all__ = ["decode_response", "encode_response"]
+__all__ = ["decode_response", "encode_response", "error_in_body"]
 
 _KEPT_EXTRA: Final = ("system_fingerprint", "service_tier")
 """Top-level response fields kept in `Response.extra` and written back for OpenAI clients."""
@@ -41,14 +41,15 @@ def decode_response(body: bytes) -> ir.Response:
     if not isinstance(data, dict):
         raise errors.UpstreamProtocolError("the provider's answer is not a JSON object")
     if data.get("error") and not data.get("choices"):
-        raise _error_in_body(data["error"])
+        raise error_in_body(data["error"])
     try:
         return _response(data)
     except Malformed as exc:
         raise errors.UpstreamProtocolError(f"the provider's answer is not a chat completion: {exc}") from exc
 
 
-def _error_in_body(error: object) -> errors.UpstreamError:
+def error_in_body(error: object) -> errors.UpstreamError:
+    """The exception for an error object a provider sent with a success status."""
     code = error.get("code") if isinstance(error, dict) else None
     status = code if isinstance(code, int) and 400 <= code <= 599 else 502
     message = str(error.get("message") or "") if isinstance(error, dict) else str(error)
