@@ -448,24 +448,26 @@ class ChatHandler:
             async for chunk in answer.chunks:
                 for event in decoded(lambda c, _: relay.feed(c), chunk, answer.entry):
                     usage.see(event)
-                out, error = relayed(relay.take(), drop_usage_only=drop_usage)
-                if out:
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
-                if error is not None:
-                    await self._send_error_event(send, encoder, error.kind, error.message)
+                if await self._forward(send, encoder, relay, drop_usage):
                     return True, "upstream_error_midstream"
             for event in decoded(lambda _c, _e: relay.close(), b"", answer.entry):
                 usage.see(event)
         except UpstreamError as exc:
             await self._send_error_event(send, encoder, exc.kind, exc.message)
             return True, "upstream_error_midstream"
+        if await self._forward(send, encoder, relay, drop_usage):
+            return True, "upstream_error_midstream"
+        return usage.ended, "ok"
+
+    async def _forward(self, send: Send, encoder: Any, relay: RelayDecoder, drop_usage: bool) -> bool:
+        """Send the relay's whole events; an in-band error goes as the gateway's own (True: it ended)."""
         out, error = relayed(relay.take(), drop_usage_only=drop_usage)
         if out:
             await send({"type": "http.response.body", "body": out, "more_body": True})
-        if error is not None:
-            await self._send_error_event(send, encoder, error.kind, error.message)
-            return True, "upstream_error_midstream"
-        return usage.ended, "ok"
+        if error is None:
+            return False
+        await self._send_error_event(send, encoder, error.kind, error.message)
+        return True
 
     async def _end_for_shutdown(self, send: Send, encoder: Any) -> None:
         await self._send_error_event(send, encoder, "gateway_shutdown", SHUTDOWN_MESSAGE)

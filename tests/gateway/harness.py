@@ -21,7 +21,7 @@ import openai
 import requests
 import yaml
 
-__all__ = ["RunningGateway", "free_port", "start_gateway"]
+__all__ = ["RunningGateway", "free_port", "serve_once", "start_gateway"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,3 +127,16 @@ def start_gateway(
             time.sleep(0.05)
     gateway.stop()
     raise RuntimeError(f"the gateway did not answer within 30 s:\n{gateway.log}")
+
+
+def serve_once(directory: Path, config: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """`modelrouter serve` with `config`, for a config it must refuse at start (it exits)."""
+    path = directory / "modelrouter.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=directory,
+    )

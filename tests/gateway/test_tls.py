@@ -12,20 +12,17 @@ from __future__ import annotations
 import ast
 import contextlib
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-import yaml
 
 import modelrouter
 from tests.fakes import FakeUpstream
 from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, serve_once, start_gateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
 
@@ -143,15 +140,7 @@ def test_an_unreadable_ca_bundle_stops_serve_at_start(
     tmp_path: Path, fake: FakeUpstream, tls_fake: FakeUpstream
 ) -> None:
     config = _config(fake, tls_fake, ca_bundle=str(tmp_path / "missing.pem"))
-    path = tmp_path / "modelrouter.yaml"
-    path.write_text(yaml.safe_dump(config))
-    run = subprocess.run(
-        [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    run = serve_once(tmp_path, config)
     assert run.returncode != 0 and "providers.xai.ca_bundle" in run.stderr
 
 

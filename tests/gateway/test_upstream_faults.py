@@ -7,8 +7,6 @@ decide the next. grok-4.3 is sold by xAI (tried first) and OpenRouter (the fallb
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -17,11 +15,10 @@ from typing import Any
 
 import openai
 import pytest
-import yaml
 
 from tests.fakes import FakeUpstream
 from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
-from tests.gateway.harness import RunningGateway, start_gateway
+from tests.gateway.harness import RunningGateway, serve_once, start_gateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
 
@@ -168,15 +165,7 @@ def test_a_metadata_address_as_a_provider_endpoint_stops_the_gateway_at_start(
 ) -> None:
     config = gateway_config(fake.url)
     config["providers"]["openai"]["base_url"] = "http://169.254.169.254/v1"
-    path = tmp_path / "modelrouter.yaml"
-    path.write_text(yaml.safe_dump(config))
-    run = subprocess.run(
-        [sys.executable, "-m", "modelrouter", "serve", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    run = serve_once(tmp_path, config)
     assert run.returncode != 0
     assert "providers.openai.base_url" in run.stderr and "metadata" in run.stderr
 

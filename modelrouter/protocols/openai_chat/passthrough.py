@@ -22,7 +22,7 @@ import orjson
 
 from modelrouter import errors, ir
 from modelrouter.protocols.openai_chat._common import PROTOCOL, ROUTING_FIELDS, decode_usage
-from modelrouter.protocols.openai_chat.response import error_in_body
+from modelrouter.protocols.openai_chat.response import answer_object
 
 __all__ = ["passthrough_request", "relayed_response"]
 
@@ -52,15 +52,8 @@ def relayed_response(body: bytes) -> ir.Response:
     The client reads the provider's own body, so the answer is not decoded into the IR; a
     body that is not a chat completion is still `UpstreamProtocolError` (and a fallback).
     """
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise errors.UpstreamProtocolError(f"the provider's answer is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise errors.UpstreamProtocolError("the provider's answer is not a JSON object")
+    data = answer_object(body)
     choices = data.get("choices")
-    if data.get("error") and not choices:
-        raise error_in_body(data["error"])
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise errors.UpstreamProtocolError("the provider's answer has no `choices`")
     if not isinstance(choices[0].get("message"), dict):

@@ -21,7 +21,7 @@ from modelrouter.protocols.openai_chat._common import (
 )
 from modelrouter.protocols.openai_chat.errors import classify
 
-__all__ = ["decode_response", "encode_response", "error_in_body"]
+__all__ = ["answer_object", "decode_response", "encode_response", "error_in_body"]
 
 _KEPT_EXTRA: Final = ("system_fingerprint", "service_tier")
 """Top-level response fields kept in `Response.extra` and written back for OpenAI clients."""
@@ -34,6 +34,15 @@ def decode_response(body: bytes) -> ir.Response:
         UpstreamProtocolError: the body is not a chat completion.
         UpstreamError: the body is an error object sent with a success status.
     """
+    data = answer_object(body)
+    try:
+        return _response(data)
+    except Malformed as exc:
+        raise errors.UpstreamProtocolError(f"the provider's answer is not a chat completion: {exc}") from exc
+
+
+def answer_object(body: bytes) -> dict[str, Any]:
+    """The answer's JSON object; an error object sent with a success status is raised as one."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -42,10 +51,7 @@ def decode_response(body: bytes) -> ir.Response:
         raise errors.UpstreamProtocolError("the provider's answer is not a JSON object")
     if data.get("error") and not data.get("choices"):
         raise error_in_body(data["error"])
-    try:
-        return _response(data)
-    except Malformed as exc:
-        raise errors.UpstreamProtocolError(f"the provider's answer is not a chat completion: {exc}") from exc
+    return data
 
 
 def error_in_body(error: object) -> errors.UpstreamError:
