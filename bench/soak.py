@@ -287,6 +287,7 @@ class Soak:
     """Everything one soak measured."""
 
     load_s: float = 0.0
+    sending_s: float = 0.0
     settle_s: float = 0.0
     warmup_s: float = 0.0
     cpu_pct: float = 0.0
@@ -310,7 +311,8 @@ async def soak(args: argparse.Namespace, target: Target, work: Path, journal: Pa
     result.baseline = await asyncio.to_thread(take_sample, target, journal, 0.0)
     ticks, started = cpu_ticks(sid), time.monotonic()
     stop_epoch = math.ceil(time.time() + args.minutes * 60)
-    stop_at = started + (stop_epoch - time.time())
+    result.sending_s = stop_epoch - time.time()
+    stop_at = started + result.sending_s
     spread_s = args.pace_ms / 1000 * (SLOW_CHUNKS + 3)
     load = asyncio.gather(
         drive_wrk(target, work, args.connections, args.rate, stop_epoch),
@@ -397,16 +399,16 @@ def report(args: argparse.Namespace, r: Soak) -> tuple[str, bool]:
         return f"{getattr(base, key)} / {peak_value} / {getattr(after, key)}", ok
 
     checks: list[tuple[str, str, bool | None]] = [
-        ("load", f"{r.load_s / 60:.1f} min, then {r.settle_s:.0f} s settle", None),
+        ("load", f"{r.sending_s / 60:.1f} min, then {r.settle_s:.0f} s drain and settle", None),
         (
             "non-streamed (wrk)",
-            f"{requests_ok:,} answered of {int(r.wrk['sent']):,} sent, {requests_ok / r.load_s:.0f}/s, "
+            f"{requests_ok:,} answered of {int(r.wrk['sent']):,} sent, {requests_ok / r.sending_s:.0f}/s, "
             f"p50 {r.wrk['p50_ms']:.2f} ms, p99 {r.wrk['p99_ms']:.2f} ms",
             None,
         ),
         (
             "streams",
-            f"{streams_ok:,} whole of {r.streams.opened:,} opened, {streams_ok / r.load_s:.1f}/s, "
+            f"{streams_ok:,} whole of {r.streams.opened:,} opened, {streams_ok / r.sending_s:.1f}/s, "
             f"{args.streams} at once",
             None,
         ),
