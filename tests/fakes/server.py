@@ -195,6 +195,10 @@ class FakeUpstream:
         """A 200 whose body does not parse as the protocol."""
         self._add(Fault("malformed", label, n))
 
+    def proxy_page(self, label: str | None = None, n: int = 1) -> None:
+        """A 200 that is an HTML page, as a captive portal or a misconfigured proxy sends."""
+        self._add(Fault("proxy_page", label, n))
+
     def answer_without_tools(self, label: str | None = None) -> None:
         """Answer in text even when tools are offered (an agent's loop then ends at once)."""
         self._add(Fault("no_tools", label, None))
@@ -255,9 +259,8 @@ class FakeUpstream:
         streaming = _is_stream(wire, path, body)
         request_id = f"fake{next(self._ids):06d}"
         plan = self._plan(wire, body, path, label)
-        if self._take("malformed", label) is not None:
-            content_type = STREAM_TYPES[wire.PROTOCOL] if streaming else "application/json"
-            return web.Response(body=b'{"this is": not json', headers={"content-type": content_type})
+        if (broken := self._broken_answer(wire, label, streaming)) is not None:
+            return broken
         if not streaming:
             return web.Response(
                 body=wire.answer(plan, request_id), headers={"content-type": "application/json"}
@@ -269,6 +272,16 @@ class FakeUpstream:
         except asyncio.CancelledError:
             logged.outcome = "aborted"
             raise
+
+    def _broken_answer(self, wire: ModuleType, label: str, streaming: bool) -> web.Response | None:
+        """A 200 that is no answer, when one is due: an HTML page, or a body that does not parse."""
+        if self._take("proxy_page", label) is not None:
+            page = b"<html><head><title>Gateway</title></head><body>Please sign in</body></html>"
+            return web.Response(body=page, headers={"content-type": "text/html; charset=utf-8"})
+        if self._take("malformed", label) is not None:
+            content_type = STREAM_TYPES[wire.PROTOCOL] if streaming else "application/json"
+            return web.Response(body=b'{"this is": not json', headers={"content-type": content_type})
+        return None
 
     def _plan(self, wire: ModuleType, body: Any, path: str, label: str) -> Plan:
         ask = wire.ask(body, path)

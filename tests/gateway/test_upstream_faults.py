@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 import pytest
+import requests
 
 from tests.fakes import FakeUpstream
 from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
@@ -111,6 +112,24 @@ def test_a_pinned_offering_asking_for_a_long_wait_gives_the_client_a_429_with_th
     assert time.monotonic() - started < 1, "no sleeping past max_retry_wait"
     assert int(limited.value.response.headers["retry-after"]) >= 30
     assert fake.labels() == ["xai"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_html_page_with_a_200_is_a_failed_attempt_for_either_client(
+    gateway: RunningGateway, fake: FakeUpstream, stream: bool
+) -> None:
+    """A captive portal's page is no answer, whatever its status: the fallback answers."""
+    for path, model, body in (
+        ("/v1/chat/completions", "gpt-5.2", {"messages": HI}),
+        ("/v1/messages", "claude-sonnet-5.5", {"messages": HI, "max_tokens": 50}),
+    ):
+        fake.proxy_page()  # whichever provider is tried first
+        answer = requests.post(
+            gateway.url + path, json={"model": model, "stream": stream, **body}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-modelrouter-attempts"] == "2"
+        assert "<html>" not in answer.text and "sign in" not in answer.text
 
 
 def test_an_attempt_the_provider_took_on_but_spoiled_is_billed_as_an_estimate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +32,30 @@ def test_a_key_is_shown_once_and_stored_only_as_a_keyed_hash(store_url: str) -> 
         other = KeyStore(store_url)  # another instance on the same store shares the hashing secret
         assert other.lookup(key) == found
         other.close()
+    finally:
+        store.close()
+
+
+def _whole_store(store_url: str) -> bytes:
+    """Every byte the store holds: the SQLite file and its WAL, or a `pg_dump` of the database."""
+    if store_url.startswith("sqlite:///"):
+        path = Path(store_url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*") if p.is_file())
+    dump = subprocess.run(["pg_dump", "--no-owner", store_url], capture_output=True, check=True, timeout=60)
+    return dump.stdout
+
+
+def test_no_dump_of_the_store_holds_a_key_or_any_run_of_it(store_url: str) -> None:
+    """Keys live as keyed hashes only: not whole, not in pieces, in the file or a database dump."""
+    store = KeyStore(store_url)
+    try:
+        keys = [store.create(KeySpec(name=f"dump-{i}"))[0] for i in range(3)]
+        dump = _whole_store(store_url)
+        assert b"dump-0" in dump, "the dump is real: it holds the keys' names"
+        for key in keys:
+            secret = key[10:]  # past the prefix shown in listings
+            runs = {secret[i : i + 8] for i in range(len(secret) - 7)}
+            assert not [r for r in runs if r.encode() in dump], key
     finally:
         store.close()
 
