@@ -50,7 +50,7 @@ from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.depth import check_depth
 from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
-from modelrouter.gateway.needs import needs_of
+from modelrouter.gateway.needs import CHARS_PER_TOKEN, estimate_output_tokens, needs_of
 from modelrouter.gateway.relay import RelayDecoder, relayed
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
@@ -358,7 +358,11 @@ class ChatHandler:
             body = trace.door.encode_response(answer.response, entry.provider.id)
         cost = sum(trace.costs.values())
         headers = [JSON, *self._route_headers(trace, entry), ("x-modelrouter-cost-usd", _usd(cost))]
-        self._finish(trace, "ok", 200, entry, answer.response.usage, "reported")
+        usage, source = answer.response.usage, "reported"
+        if not (usage.input_tokens or usage.output_tokens):  # the provider reported none
+            output = estimate_output_tokens(answer.response.content)
+            usage, source = ir.Usage(input_tokens=trace.input_estimate, output_tokens=output), "estimated"
+        self._finish(trace, "ok", 200, entry, usage, source)
         await respond(send, 200, body, headers)
 
     async def _stream(
@@ -405,8 +409,11 @@ class ChatHandler:
                 await asyncio.wait_for(self._end_for_shutdown(send, encoder), 1.0)
         finally:
             answer.upstream.close()
-            source = "reported" if usage.reported else "estimated"
-            self._finish(trace, state, status, entry, usage.current(), source)
+            if usage.reported:
+                self._finish(trace, state, status, entry, usage.current(), "reported")
+            else:  # the provider reported none: the prompt's estimate and what was streamed
+                estimate = ir.Usage(input_tokens=trace.input_estimate, output_tokens=usage.streamed_tokens)
+                self._finish(trace, state, status, entry, estimate, "estimated")
 
     async def _pump(self, send: Send, encoder: Any, answer: StreamAnswer, usage: _Usage) -> tuple[bool, str]:
         """Relay the rest of the stream; (whether it ended properly, ledger state)."""
@@ -568,10 +575,14 @@ class ChatHandler:
         self._write(trace, start=True)
         trace.attempts.append(attempt)  # only an attempt on record counts (and goes upstream)
 
-    def _attempt_ended(self, trace: Trace, attempt: Attempt, *, defer: bool = False) -> None:
-        usage, estimated = attempt.usage, False
-        if usage is None and attempt.billable and trace.input_estimate:
-            usage, estimated = ir.Usage(input_tokens=trace.input_estimate), True
+    def _attempt_ended(
+        self, trace: Trace, attempt: Attempt, *, defer: bool = False, source: str | None = None
+    ) -> None:
+        usage, estimated = attempt.usage, source == "estimated"
+        if usage is None and (attempt.billable or attempt.outcome == "ok") and trace.input_estimate:
+            # billed without a usage report: the prompt's estimate, and the answer's if there was one
+            usage = ir.Usage(input_tokens=trace.input_estimate, output_tokens=attempt.output_estimate)
+            estimated = True
         cost = _cost(attempt.entry, usage) if usage is not None else 0
         trace.costs[attempt.number] = cost
         row = _attempt(trace, attempt, attempt.outcome, 2, usage, cost)
@@ -610,7 +621,7 @@ class ChatHandler:
             final.usage = usage
             final.outcome = state
             final.ended = time.monotonic()
-            self._attempt_ended(trace, final, defer=True)
+            self._attempt_ended(trace, final, defer=True, source=source)
         cost = sum(trace.costs.values())
         latency = (time.monotonic() - trace.started) * 1000
         where = _where(entry)
@@ -672,16 +683,27 @@ class ChatHandler:
 class _Usage:
     """Tracks usage as stream events go by (later updates replace earlier ones)."""
 
-    __slots__ = ("ended", "reported", "usage")
+    __slots__ = ("chars", "ended", "reported", "usage")
 
     def __init__(self) -> None:
         self.usage: ir.Usage | None = None
         self.reported = False
         self.ended = False
+        self.chars = 0
+        """Characters of text, reasoning and tool arguments streamed (for an estimate)."""
+
+    @property
+    def streamed_tokens(self) -> int:
+        """What was streamed, in tokens as the gateway estimates them."""
+        return self.chars // CHARS_PER_TOKEN
 
     def see(self, event: ir.StreamEvent) -> ir.StreamEvent:
         found = None
-        if isinstance(event, ir.StreamStart | ir.StreamEnd):
+        if isinstance(event, ir.TextDelta | ir.ReasoningDelta):
+            self.chars += len(event.text)
+        elif isinstance(event, ir.ToolArgsDelta):
+            self.chars += len(event.fragment)
+        elif isinstance(event, ir.StreamStart | ir.StreamEnd):
             found = event.usage
             self.ended = self.ended or isinstance(event, ir.StreamEnd)
         elif isinstance(event, ir.UsageUpdate):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from modelrouter import ir
 from modelrouter.routing.select import Needs
 
-__all__ = ["estimate_input_tokens", "needs_of"]
+__all__ = ["estimate_input_tokens", "estimate_output_tokens", "needs_of"]
 
 CHARS_PER_TOKEN = 4
 TOKENS_PER_IMAGE = 1_000
@@ -29,6 +29,11 @@ def _part_tokens(part: ir.Part) -> int:
     if isinstance(part, ir.ToolCallPart):
         return (len(part.name) + len(part.arguments)) // CHARS_PER_TOKEN
     return sum(_part_tokens(p) for p in part.content)
+
+
+def estimate_output_tokens(parts: list[ir.Part]) -> int:
+    """An answer's size in tokens as the gateway estimates it (for one without a usage report)."""
+    return sum(_part_tokens(part) for part in parts)
 
 
 def estimate_input_tokens(request: ir.Request) -> int:

@@ -43,6 +43,7 @@ from modelrouter.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
+from modelrouter.gateway.needs import estimate_output_tokens
 from modelrouter.gateway.relay import RelayDecoder
 from modelrouter.gateway.transport import MAX_ERROR_BODY, Deadlines, Transport, UpstreamResponse
 from modelrouter.health import HealthBoard
@@ -110,6 +111,8 @@ class Attempt:
     error: str | None = None
     usage: ir.Usage | None = None
     ended: float | None = None
+    output_estimate: int = 0
+    """The answer's size in tokens as estimated, when the provider reported no usage."""
     billable: bool = False
     """Failed after the provider took the request on (an unreadable 200, a deadline passed while
     it worked): it may well have billed the prompt, so the ledger charges an estimate."""
@@ -256,7 +259,11 @@ class Forwarder:
                 raw = await upstream.read()
                 decode = adapter.relayed_response if relayed else adapter.decode_response
                 response = decoded(decode, raw, entry)
-                attempt.usage = response.usage
+                reported = bool(response.usage.input_tokens or response.usage.output_tokens)
+                if relayed and not reported:
+                    response = decoded(adapter.decode_response, raw, entry)  # no usage: size the answer
+                attempt.usage = response.usage if reported else None
+                attempt.output_estimate = 0 if reported else estimate_output_tokens(response.content)
                 self._end(attempt, "ok")
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
                 return Answer(response, entry, attempts, ttfb_ms, raw if relayed else None)

@@ -195,6 +195,10 @@ class FakeUpstream:
         """A 200 whose body does not parse as the protocol."""
         self._add(Fault("malformed", label, n))
 
+    def without_usage(self, label: str | None = None, n: int = 1) -> None:
+        """Answers with no usage (as some OpenAI-compatible servers send them), streams too."""
+        self._add(Fault("no_usage", label, n))
+
     def proxy_page(self, label: str | None = None, n: int = 1) -> None:
         """A 200 that is an HTML page, as a captive portal or a misconfigured proxy sends."""
         self._add(Fault("proxy_page", label, n))
@@ -261,11 +265,14 @@ class FakeUpstream:
         plan = self._plan(wire, body, path, label)
         if (broken := self._broken_answer(wire, label, streaming)) is not None:
             return broken
+        no_usage = self._take("no_usage", label) is not None
         if not streaming:
+            answer = wire.answer(plan, request_id)
             return web.Response(
-                body=wire.answer(plan, request_id), headers={"content-type": "application/json"}
+                body=_without_usage(answer) if no_usage else answer,
+                headers={"content-type": "application/json"},
             )
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and not no_usage
         chunks = wire.stream(plan, request_id, include_usage)
         try:
             return await self._stream(request, wire, label, chunks, logged)
@@ -341,6 +348,12 @@ class FakeUpstream:
         if in_band is None:
             await response.write_eof()
         return response
+
+
+def _without_usage(answer: bytes) -> bytes:
+    data = json.loads(answer)
+    data.pop("usage", None)
+    return json.dumps(data).encode()
 
 
 def _is_stream(wire: ModuleType, path: str, body: Any) -> bool:

@@ -132,6 +132,26 @@ def test_an_html_page_with_a_200_is_a_failed_attempt_for_either_client(
         assert "<html>" not in answer.text and "sign in" not in answer.text
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_without_usage_is_billed_as_an_estimate(
+    gateway: RunningGateway, fake: FakeUpstream, stream: bool
+) -> None:
+    """No usage from the provider: the prompt's and the answer's estimated size, marked estimated."""
+    fake.without_usage(label="openai")
+    body = {"model": "gpt-5.2@openai", "messages": HI, "stream": stream}
+    answer = requests.post(gateway.url + "/v1/chat/completions", json=body, timeout=10)
+    assert answer.status_code == 200 and ("[DONE]" in answer.text if stream else "fake openai" in answer.text)
+    request_id = answer.headers["x-request-id"]
+    state, source, tokens_in, tokens_out, cost = final_request_row(
+        gateway, request_id, "usage_source, input_tokens, output_tokens, cost_micro_usd"
+    )
+    assert (state, source) == ("ok", "estimated") and tokens_in > 0 and tokens_out > 0 and cost > 0
+    [(attempt_source, attempt_cost)] = ledger_rows(
+        gateway, "SELECT usage_source, cost_micro_usd FROM attempts WHERE request_id = ?", (request_id,)
+    )
+    assert (attempt_source, attempt_cost) == ("estimated", cost)
+
+
 def test_an_attempt_the_provider_took_on_but_spoiled_is_billed_as_an_estimate(
     gateway: RunningGateway, fake: FakeUpstream
 ) -> None:
