@@ -324,15 +324,15 @@ class Transport:
                     ssl=self._tls.get(provider, True),  # True: verified against the system store
                     allow_redirects=False,  # a provider's redirect could point anywhere, credentials attached
                 )
+        except aiohttp.ServerTimeoutError as exc:  # first: aiohttp's connect timeout is a TimeoutError too
+            raise UpstreamTimeout(
+                f"{provider}: no connection within {deadlines.connect:.1f}s (connect deadline)",
+                provider=provider,
+            ) from exc
         except TimeoutError as exc:
             which = "first-byte" if budget == deadlines.first_byte else "total"
             raise UpstreamTimeout(
                 f"{provider} did not answer within {budget:.1f}s ({which} deadline)", provider=provider
-            ) from exc
-        except aiohttp.ServerTimeoutError as exc:
-            raise UpstreamTimeout(
-                f"{provider}: no connection within {deadlines.connect:.1f}s (connect deadline)",
-                provider=provider,
             ) from exc
         except aiohttp.ClientError as exc:
             raise UpstreamConnectionError(

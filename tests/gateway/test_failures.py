@@ -6,8 +6,11 @@ Connection refused, the total deadline across retries, the circuit breaker, Open
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import pytest
 import requests
 
 from tests.fakes import FakeUpstream
-from tests.gateway.conftest import gateway_config
+from tests.gateway.conftest import final_request_row, gateway_config, ledger_rows
 from tests.gateway.harness import RunningGateway, free_port, start_gateway
 
 HI: Any = [{"role": "user", "content": "hello there"}]
@@ -46,6 +49,50 @@ def test_a_provider_that_refuses_connections_is_skipped(tmp_path: Path, fake: Fa
         assert raw.headers["x-modelrouter-provider"] == "openrouter"
         assert raw.headers["x-modelrouter-attempts"] == "2"
         assert fake.labels() == ["openrouter"]
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def blackhole() -> Iterator[str]:
+    """A port whose connects hang: it listens, never accepts, and its accept queue is full."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = [socket.socket() for _ in range(3)]
+    for filler in fillers:
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(server.getsockname())
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+    for sock in (*fillers, server):
+        sock.close()
+
+
+def test_a_provider_that_takes_no_connections_is_left_at_the_connect_deadline(
+    tmp_path: Path, fake: FakeUpstream, blackhole: str
+) -> None:
+    gateway = run(
+        tmp_path,
+        fake,
+        providers={**gateway_config(fake.url)["providers"], "xai": {"api_key": "k", "base_url": blackhole}},
+        timeouts={"connect": 0.5, "first_byte": 5, "idle": 5, "total": 10},
+    )
+    try:
+        started = time.monotonic()
+        with client(gateway) as c:
+            raw = c.chat.completions.with_raw_response.create(model="grok-4.3", messages=HI)
+        assert 0.5 <= time.monotonic() - started < 2.5, "the connect deadline, not the first-byte one"
+        assert (raw.headers["x-modelrouter-provider"], raw.headers["x-modelrouter-attempts"]) == (
+            "openrouter",
+            "2",
+        )
+        request_id = raw.headers["x-request-id"]
+        final_request_row(gateway, request_id, "attempts")  # the ledger trails by milliseconds
+        [(error,)] = ledger_rows(
+            gateway, "SELECT error FROM attempts WHERE request_id = ? AND provider = 'xai'", (request_id,)
+        )
+        assert "connect deadline" in error
     finally:
         gateway.stop()
 
