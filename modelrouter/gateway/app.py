@@ -209,10 +209,22 @@ class Gateway:
         return {
             "status": "down" if journal else "degraded" if degraded else "ok",
             "degraded": degraded,
+            "load": {"in_flight": self.chat.in_flight, "tasks": _tasks()},
             "ledger": ledger,
             "breakers": breakers,
             "providers": {p: self.engine.readiness.has_credentials(p) for p in self.engine.catalog.providers},
         }
+
+
+def _tasks() -> int | None:
+    """Asyncio tasks alive in this worker (requests, streams, background work).
+
+    Back to its baseline after a load, or something was left behind.
+    """
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no running loop (health read from outside the server)
+        return None
 
 
 _SECRET_NAME = re.compile(r"(api_?key|secret|token|password|credential|master_?key)", re.IGNORECASE)

@@ -63,6 +63,12 @@ async def _burst(url: str, total: int, connections: int) -> list[int]:
     return statuses
 
 
+def _load(gateway: RunningGateway) -> dict[str, Any]:
+    """The worker's requests in flight and asyncio tasks, from /healthz."""
+    load: dict[str, Any] = requests.get(gateway.url + "/healthz", timeout=5).json()["load"]
+    return load
+
+
 def test_a_burst_is_served_without_errors_and_leaves_nothing_behind(
     fake: FakeUpstream, tmp_path: Path
 ) -> None:
@@ -72,7 +78,7 @@ def test_a_burst_is_served_without_errors_and_leaves_nothing_behind(
         url = gateway.url + "/v1/chat/completions"
         asyncio.run(_burst(url, 100, 8))  # warm: pools, caches, first allocations
         time.sleep(0.5)
-        rss, sockets = _rss_mb(pid), _sockets(pid)
+        rss, sockets, tasks = _rss_mb(pid), _sockets(pid), _load(gateway)["tasks"]
         statuses = asyncio.run(_burst(url, 800, 32))
         assert statuses == [200] * 800
         time.sleep(1.0)
@@ -80,6 +86,8 @@ def test_a_burst_is_served_without_errors_and_leaves_nothing_behind(
         # the 32 callers' sockets are closed; the upstream pool keeps at most one idle
         # keep-alive connection per request it held at once
         assert _sockets(pid) <= sockets + 32 + 2
+        load = _load(gateway)
+        assert load["in_flight"] == 0 and load["tasks"] <= tasks + 2, (load, tasks)
     finally:
         gateway.stop()
 
