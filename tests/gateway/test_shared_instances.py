@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -143,13 +144,9 @@ def test_a_conversation_keeps_its_offering_across_instances(
     assert (two.headers["x-modelrouter-provider"], two.headers["x-modelrouter-affinity"]) == ("azure", "kept")
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A redis-server of this test's own, so freezing it disturbs nothing else on the machine."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+def _redis_server(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    """A redis-server of the test's own on `port`, once it answers."""
+    options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)]
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
@@ -160,12 +157,66 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             break
         time.sleep(0.05)
+    return server
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of this test's own, so freezing or killing it disturbs nothing else."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    server = _redis_server(port, tmp_path)
     try:
         yield server, f"redis://127.0.0.1:{port}/0"
     finally:
         server.send_signal(signal.SIGCONT)
         server.kill()
         server.wait(10)
+
+
+def _back_to_ok(gateway: RunningGateway, key: str, what: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert ask(gateway, key) == 200
+        if requests.get(gateway.url + "/healthz", timeout=5).json()["status"] == "ok":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the gateway did not go back to Redis after {what}")
+
+
+def test_a_redis_killed_under_load_degrades_then_comes_back(
+    fake: FakeUpstream, tmp_path: Path, private_redis: tuple[subprocess.Popen[bytes], str]
+) -> None:
+    """Redis killed mid-load (reliability.md F14a): no request fails, /healthz says degraded.
+
+    A Redis back on the same address is used again without restarting the gateway.
+    """
+    server, url = private_redis
+    gateway = start_gateway(
+        tmp_path / "gw", gateway_config(fake.url, state=url, server={"master_key": MASTER})
+    )
+    try:
+        key = create(gateway, name="killed", rpm=1000)
+        with ThreadPoolExecutor(4) as pool:
+            answers = [pool.submit(ask, gateway, key) for _ in range(60)]
+            time.sleep(0.1)
+            server.kill()
+            server.wait(5)
+            statuses = [answer.result() for answer in answers]
+        assert statuses == [200] * 60
+        assert ask(gateway, key) == 200
+        health = requests.get(gateway.url + "/healthz", timeout=5).json()
+        assert health["status"] == "degraded" and any("Redis" in line for line in health["degraded"])
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        restarted = _redis_server(port, tmp_path)
+        try:
+            _back_to_ok(gateway, key, "a restart")
+        finally:
+            restarted.kill()
+            restarted.wait(10)
+    finally:
+        gateway.stop()
 
 
 def test_a_frozen_redis_never_holds_a_request_longer_than_its_timeout(
@@ -192,13 +243,6 @@ def test_a_frozen_redis_never_holds_a_request_longer_than_its_timeout(
         health = requests.get(gateway.url + "/healthz", timeout=5).json()
         assert health["status"] == "degraded" and any("Redis" in line for line in health["degraded"])
         server.send_signal(signal.SIGCONT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert ask(gateway, key) == 200
-            if requests.get(gateway.url + "/healthz", timeout=5).json()["status"] == "ok":
-                break
-            time.sleep(0.5)
-        else:
-            raise AssertionError("the gateway did not go back to Redis after SIGCONT")
+        _back_to_ok(gateway, key, "SIGCONT")
     finally:
         gateway.stop()
