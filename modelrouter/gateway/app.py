@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -273,13 +274,17 @@ def build_gateway(
     env: Mapping[str, str] | None = None,
     providers: Mapping[str, Adapter] | None = None,
     transport: Transport | None = None,
+    now: datetime | None = None,
 ) -> Gateway:
-    """A gateway for `config`: catalog, adapters, transport, health, ledger and metrics."""
+    """A gateway for `config`: catalog, adapters, transport, health, ledger and metrics.
+
+    `now` is the instant lifecycles are judged at (default: the clock at start-up).
+    """
     register_secrets(config_secrets(config, os.environ if env is None else env))
     check_provider_urls(config)
     install_log_scrubbing()
     health = HealthBoard()
-    engine = Engine(config, env=env, health=health)
+    engine = Engine(config, env=env, health=health, now=now)
     if providers is None:
         from modelrouter.providers import load_all
 

@@ -13,12 +13,10 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from modelrouter import ir
 from modelrouter.catalog.catalog import Entry
-from modelrouter.catalog.prices import micro_usd
 from modelrouter.engine import Engine
 from modelrouter.errors import (
     AllAttemptsFailed,
@@ -50,8 +48,10 @@ from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.depth import check_depth
 from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
-from modelrouter.gateway.needs import CHARS_PER_TOKEN, estimate_output_tokens, needs_of
+from modelrouter.gateway.needs import estimate_output_tokens, needs_of
 from modelrouter.gateway.relay import RelayDecoder, relayed
+from modelrouter.gateway.rows import USAGE_COLUMNS, attempt_row, cost_of, usd, where
+from modelrouter.gateway.stream_usage import StreamUsage
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
@@ -106,13 +106,6 @@ class Trace:
 
 
 REQUEST_COLUMN_SET = frozenset(REQUEST_COLUMNS)
-USAGE_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 
 CLIENT_ENDPOINT_FIELDS = frozenset(
     {
@@ -357,7 +350,7 @@ class ChatHandler:
         else:
             body = trace.door.encode_response(answer.response, entry.provider.id)
         cost = sum(trace.costs.values())
-        headers = [JSON, *self._route_headers(trace, entry), ("x-modelrouter-cost-usd", _usd(cost))]
+        headers = [JSON, *self._route_headers(trace, entry), ("x-modelrouter-cost-usd", usd(cost))]
         usage, source = answer.response.usage, "reported"
         if not (usage.input_tokens or usage.output_tokens):  # the provider reported none
             output = estimate_output_tokens(answer.response.content)
@@ -370,7 +363,7 @@ class ChatHandler:
     ) -> None:
         entry = answer.entry
         encoder = trace.door.stream_encoder(request, model=entry.offering.provider_model)
-        usage = _Usage()
+        usage = StreamUsage()
         state, status = "ok", 200
         relay = answer.decoder if isinstance(answer.decoder, RelayDecoder) else None
         if relay is not None:
@@ -415,7 +408,9 @@ class ChatHandler:
                 estimate = ir.Usage(input_tokens=trace.input_estimate, output_tokens=usage.streamed_tokens)
                 self._finish(trace, state, status, entry, estimate, "estimated")
 
-    async def _pump(self, send: Send, encoder: Any, answer: StreamAnswer, usage: _Usage) -> tuple[bool, str]:
+    async def _pump(
+        self, send: Send, encoder: Any, answer: StreamAnswer, usage: StreamUsage
+    ) -> tuple[bool, str]:
         """Relay the rest of the stream; (whether it ended properly, ledger state)."""
         try:
             async for chunk in answer.chunks:
@@ -447,7 +442,7 @@ class ChatHandler:
         encoder: Any,
         answer: StreamAnswer,
         relay: RelayDecoder,
-        usage: _Usage,
+        usage: StreamUsage,
         drop_usage: bool,
     ) -> tuple[bool, str]:
         """Forward the rest of a same-protocol stream as the provider wrote it, whole event by event."""
@@ -571,7 +566,9 @@ class ChatHandler:
 
     def _attempt_started(self, trace: Trace, attempt: Attempt) -> None:
         """Durable before the provider is called: a crash from here on leaves a row to reconcile."""
-        trace.unwritten.append(("attempts", _attempt(trace, attempt, "started", 1)))
+        trace.unwritten.append(
+            ("attempts", attempt_row(trace.request_id, trace.created_at, attempt, "started", 1))
+        )
         self._write(trace, start=True)
         trace.attempts.append(attempt)  # only an attempt on record counts (and goes upstream)
 
@@ -583,9 +580,9 @@ class ChatHandler:
             # billed without a usage report: the prompt's estimate, and the answer's if there was one
             usage = ir.Usage(input_tokens=trace.input_estimate, output_tokens=attempt.output_estimate)
             estimated = True
-        cost = _cost(attempt.entry, usage) if usage is not None else 0
+        cost = cost_of(attempt.entry, usage) if usage is not None else 0
         trace.costs[attempt.number] = cost
-        row = _attempt(trace, attempt, attempt.outcome, 2, usage, cost)
+        row = attempt_row(trace.request_id, trace.created_at, attempt, attempt.outcome, 2, usage, cost)
         if estimated:
             row["usage_source"] = "estimated"
         trace.unwritten.append(("attempts", row))
@@ -624,7 +621,7 @@ class ChatHandler:
             self._attempt_ended(trace, final, defer=True, source=source)
         cost = sum(trace.costs.values())
         latency = (time.monotonic() - trace.started) * 1000
-        where = _where(entry)
+        place = where(entry)
         self._record_request(
             trace,
             state,
@@ -640,7 +637,7 @@ class ChatHandler:
             usage_source=source,
             latency_ms=latency,
             error=error,
-            **where,
+            **place,
         )
         self._write(trace)
         if log.isEnabledFor(logging.DEBUG):
@@ -652,7 +649,7 @@ class ChatHandler:
                 f" from {entry.id}" if entry is not None else "",
                 len(trace.attempts),
                 latency,
-                _usd(cost),
+                usd(cost),
                 f": {error}" if error else "",
             )
         self._observe(trace, status, entry, usage, cost, latency)
@@ -678,114 +675,6 @@ class ChatHandler:
                 metrics.child(metrics.tokens, model, provider, kind.removesuffix("_tokens")).inc(value)
         if cost:
             metrics.child(metrics.cost, model, provider).inc(cost / 1_000_000)
-
-
-class _Usage:
-    """Tracks usage as stream events go by (later updates replace earlier ones)."""
-
-    __slots__ = ("chars", "ended", "reported", "usage")
-
-    def __init__(self) -> None:
-        self.usage: ir.Usage | None = None
-        self.reported = False
-        self.ended = False
-        self.chars = 0
-        """Characters of text, reasoning and tool arguments streamed (for an estimate)."""
-
-    @property
-    def streamed_tokens(self) -> int:
-        """What was streamed, in tokens as the gateway estimates them."""
-        return self.chars // CHARS_PER_TOKEN
-
-    def see(self, event: ir.StreamEvent) -> ir.StreamEvent:
-        found = None
-        if isinstance(event, ir.TextDelta | ir.ReasoningDelta):
-            self.chars += len(event.text)
-        elif isinstance(event, ir.ToolArgsDelta):
-            self.chars += len(event.fragment)
-        elif isinstance(event, ir.StreamStart | ir.StreamEnd):
-            found = event.usage
-            self.ended = self.ended or isinstance(event, ir.StreamEnd)
-        elif isinstance(event, ir.UsageUpdate):
-            found = event.usage
-        if found is not None:
-            self.usage = _merged(self.usage, found)
-            self.reported = self.reported or found.output_tokens > 0 or found.input_tokens > 0
-        return event
-
-    def current(self) -> ir.Usage:
-        return self.usage or ir.Usage()
-
-
-def _merged(old: ir.Usage | None, new: ir.Usage) -> ir.Usage:
-    """Cumulative figures: a later report wins field by field unless it reports nothing there."""
-    if old is None:
-        return new
-    fields = (
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-    )
-    merged = {f: getattr(new, f) or getattr(old, f) for f in fields}
-    return ir.Usage(**merged, reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens)
-
-
-def _attempt(
-    trace: Trace, attempt: Attempt, state: str, version: int, usage: ir.Usage | None = None, cost: int = 0
-) -> dict[str, Any]:
-    """An attempt's ledger row, sparse (the store fills in what is left out)."""
-    offering = attempt.entry.offering
-    row: dict[str, Any] = {
-        "request_id": trace.request_id,
-        "attempt_no": attempt.number,
-        "provider": attempt.entry.provider.id,
-        "offering": attempt.entry.id,
-        "provider_model": offering.provider_model,
-        "state": state,
-        "started_at": trace.created_at,
-        "version": version,
-    }
-    if offering.region is not None:
-        row["region"] = offering.region
-    if attempt.status is not None:
-        row["http_status"] = attempt.status
-    if attempt.error is not None:
-        row["error"] = attempt.error
-    if version > 1:
-        row["ended_at"] = now_iso()
-    if usage is not None:
-        for name in USAGE_COLUMNS:
-            value = getattr(usage, name)
-            if value:
-                row[name] = value
-        if usage.input_tokens or usage.output_tokens:
-            row["usage_source"] = "reported"
-    if cost:
-        row["cost_micro_usd"] = cost
-    return row
-
-
-def _where(entry: Entry | None) -> dict[str, Any]:
-    if entry is None:
-        return {}
-    return {
-        "provider": entry.provider.id,
-        "offering": entry.id,
-        "region": entry.offering.region,
-        "provider_model": entry.offering.provider_model,
-    }
-
-
-def _cost(entry: Entry, usage: ir.Usage) -> int:
-    if entry.price is None:
-        return 0
-    return micro_usd(entry.price.cost(usage))
-
-
-def _usd(micro: int) -> str:
-    return f"{Decimal(micro) / 1_000_000:f}"
 
 
 def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:

@@ -204,8 +204,23 @@ class Router:
             if not policy.allow_substitution or replacement is None or replacement not in self.catalog.models:
                 message = _retired_message(target.model, replacement)
                 raise ModelRetired(message, model=original.id, replacement=replacement)
-            target = Target(self.catalog.models[replacement], target.provider, None, None, target.via_alias)
+            provider, region = self._carried_pin(target)
+            target = Target(self.catalog.models[replacement], provider, region, None, target.via_alias)
         return target, (original.id if target.model.id != original.id else None)
+
+    def _carried_pin(self, target: Target) -> tuple[str | None, str | None]:
+        """The provider and region a pin names, to hold the replacement to the same place.
+
+        A caller who pinned `@vertex:europe-west1` (or a provider's EU model id) chose where its
+        data goes: the replacement is served there or not at all, never somewhere else.
+        """
+        if target.offerings is None:
+            return target.provider, target.region
+        pinned = [e for e in self.catalog.by_model[target.model.id] if e.id in target.offerings]
+        providers = {e.provider.id for e in pinned}
+        regions = {e.offering.region for e in pinned}
+        provider = providers.pop() if len(providers) == 1 else target.provider
+        return provider, regions.pop() if len(regions) == 1 else None
 
     def _pinned_offering_answers(self, target: Target) -> bool:
         entries = [e for e in self.catalog.by_model[target.model.id] if target.admits(e)]

@@ -103,18 +103,18 @@ def test_prices_are_cheapest_input_first_with_cache_prices() -> None:
 
 
 def test_route_with_eu_residency() -> None:
-    decision = run_json("route", "claude-sonnet-4.5", "--require", "residency=EU")
-    assert decision["model"] == "claude-sonnet-4.5"
+    decision = run_json("route", "claude-sonnet-5.5", "--require", "residency=EU")
+    assert decision["model"] == "claude-sonnet-5.5"
     assert decision["policy"]["residency"] == ["EU"]
     candidates = [c["offering"] for c in decision["candidates"]]
-    assert candidates == ["claude-sonnet-4.5@bedrock:eu", "claude-sonnet-4.5@vertex:europe-west1"]
+    assert candidates == ["claude-sonnet-5.5@bedrock:eu", "claude-sonnet-5.5@vertex:eu"]
     first = decision["candidates"][0]
     assert {"provider", "offering", "provider_model", "region", "price", "score"} <= set(first)
-    assert first["price"] == {"input": 3.3, "output": 16.5}
+    assert first["price"] == {"input": 2.2, "output": 11.0}
     assert first["ready"] is False and "AWS_ACCESS_KEY_ID" in first["not_ready"][0]
     rejected = {r["offering"]: r for r in decision["rejected"]}
-    assert rejected["claude-sonnet-4.5@anthropic"]["provider"] == "anthropic"
-    assert rejected["claude-sonnet-4.5@anthropic"]["reasons"] == [
+    assert rejected["claude-sonnet-5.5@anthropic"]["provider"] == "anthropic"
+    assert rejected["claude-sonnet-5.5@anthropic"]["reasons"] == [
         "residency: global gives no residency guarantee; policy requires EU"
     ]
 
@@ -196,10 +196,10 @@ def test_errors_are_one_line_and_exit_2(args: tuple[str, ...], message: str) -> 
 
 
 def test_tables_are_readable() -> None:
-    result = run("route", "claude-sonnet-4.5", "--require", "residency=EU")
+    result = run("route", "claude-sonnet-5.5", "--require", "residency=EU")
     assert result.exit_code == 0
     assert "Candidates, in the order they would be tried" in result.output
-    assert "claude-sonnet-4.5@bedrock:eu" in result.output
+    assert "claude-sonnet-5.5@bedrock:eu" in result.output
     assert "residency: global gives no residency guarantee; policy requires EU" in result.output
     for command in ("models", "providers", "prices"):
         assert run(command).exit_code == 0

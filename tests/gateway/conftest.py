@@ -41,7 +41,7 @@ def providers_config(fake_url: str) -> dict[str, Any]:
             "project": "test-project",
             "access_token": SECRETS["vertex"],
             "base_url": f"{fake_url}/vertex",
-            "regions": ["global", "europe-west1", "us-east5"],
+            "regions": ["global", "europe-west1", "us-east5", "eu"],
         },
         "xai": {"api_key": SECRETS["xai"], "base_url": f"{fake_url}/xai/v1"},
         "openrouter": {"api_key": SECRETS["openrouter"], "base_url": f"{fake_url}/openrouter/v1"},

@@ -77,7 +77,7 @@ def test_a_long_tool_loop_with_many_tools_keeps_every_call_and_result_paired(
     ("model", "label", "marker"),
     [
         ("claude-sonnet-5.5@anthropic", "anthropic", "cache_control"),
-        ("claude-sonnet-4.5@bedrock:eu", "bedrock-eu-central-1", "cachePoint"),
+        ("claude-sonnet-5.5@bedrock:eu", "bedrock-eu-central-1", "cachePoint"),
     ],
 )
 def test_prompt_cache_markers_reach_the_provider_and_cache_reads_are_billed(

@@ -73,7 +73,7 @@ def test_claude_code_runs_its_read_tool_for_a_model_on_azure(
         ("claude-sonnet-5.5@anthropic", "anthropic"),
         ("gpt-5.2@azure", "azure"),
         ("gemini-3.1-pro@google", "google"),
-        ("claude-sonnet-4.5@bedrock:eu", "bedrock-eu-central-1"),
+        ("claude-sonnet-5.5@bedrock:eu", "bedrock-eu-central-1"),
     ],
 )
 def test_claude_code_runs_on_any_provider(

@@ -33,14 +33,14 @@ TARGETS = {
     "openai": ("openai", "gpt-5.2@openai", "gpt-5.2"),
     "azure": ("azure", "gpt-5.2@azure", "gpt52-deployment"),
     "anthropic": ("anthropic", "claude-sonnet-5.5@anthropic", "claude-sonnet-5-5"),
-    "vertex-claude": ("vertex", "claude-sonnet-4.5@vertex:europe-west1", "claude-sonnet-4-5@20250929"),
+    "vertex-claude": ("vertex", "claude-sonnet-5.5@vertex:eu", "claude-sonnet-5-5"),
     "xai": ("xai", "grok-4.3@xai", "grok-4.3"),
     "google": ("google", "gemini-3.1-pro@google", "gemini-3.1-pro-preview"),
     "vertex-gemini": ("vertex", "gemini-3.1-pro@vertex", "gemini-3.1-pro-preview"),
     "bedrock-eu": (
         "bedrock-eu-central-1",
-        "claude-sonnet-4.5@bedrock:eu",
-        "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "claude-sonnet-5.5@bedrock:eu",
+        "eu.anthropic.claude-sonnet-5-5",
     ),
     "bedrock-global": (
         "bedrock-eu-central-1",
@@ -241,22 +241,22 @@ def test_eu_only_never_leaves_the_eu(gateway: RunningGateway, fake: FakeUpstream
     policy = {"x-modelrouter-policy": "eu-only"}
     client = oai(gateway)
     raw = client.chat.completions.with_raw_response.create(
-        model="claude-sonnet-4.5", messages=HI, extra_headers=policy
+        model="claude-sonnet-5.5", messages=HI, extra_headers=policy
     )
     assert raw.headers["x-modelrouter-offering"] in (
-        "claude-sonnet-4.5@vertex:europe-west1",
-        "claude-sonnet-4.5@bedrock:eu",
+        "claude-sonnet-5.5@vertex:eu",
+        "claude-sonnet-5.5@bedrock:eu",
     )
     fake.reset()
     fake.fail_next(10, status=503)
     with pytest.raises(openai.APIStatusError) as caught:
-        client.chat.completions.create(model="claude-sonnet-4.5", messages=HI, extra_headers=policy)
+        client.chat.completions.create(model="claude-sonnet-5.5", messages=HI, extra_headers=policy)
     assert caught.value.status_code == 503
     assert {r.label for r in fake.requests} == {"vertex", "bedrock-eu-central-1"}, (
         "both EU offerings were tried"
     )
     for logged in fake.requests:
-        assert "/locations/europe-west1/" in logged.path or "/model/eu.anthropic." in unquote(logged.path)
+        assert "/locations/eu/" in logged.path or "/model/eu.anthropic." in unquote(logged.path)
     fake.reset()
 
 
@@ -426,10 +426,10 @@ def test_models_route_health_and_metrics(gateway: RunningGateway, fake: FakeUpst
     assert {"gpt-5.2", "claude-sonnet-5.5"} <= {m["id"] for m in models["data"]}
     route = requests.post(
         gateway.url + "/v1/route",
-        json={"model": "claude-sonnet-4.5", "route": {"residency": ["EU"]}},
+        json={"model": "claude-sonnet-5.5", "route": {"residency": ["EU"]}},
         timeout=5,
     ).json()
-    assert [c["offering"] for c in route["candidates"]][:1] == ["claude-sonnet-4.5@bedrock:eu"]
+    assert [c["offering"] for c in route["candidates"]][:1] == ["claude-sonnet-5.5@bedrock:eu"]
     assert requests.get(gateway.url + "/healthz", timeout=5).json()["status"] in ("ok", "degraded")
     oai(gateway).chat.completions.create(model="gpt-5.2@openai", messages=HI)
     list(oai(gateway).chat.completions.create(model="gpt-5.2@openai", messages=HI, stream=True))
@@ -600,8 +600,8 @@ def test_anthropic_beta_reaches_providers_that_understand_it(
     wanted = ["context-1m-2025-08-07", "interleaved-thinking-2025-05-14"]
     for model in (
         "claude-sonnet-5.5@anthropic",
-        "claude-sonnet-4.5@vertex:europe-west1",
-        "claude-sonnet-4.5@bedrock:eu",
+        "claude-sonnet-5.5@vertex:eu",
+        "claude-sonnet-5.5@bedrock:eu",
         "gpt-5.2@openai",
     ):
         ant(gateway).messages.create(model=model, max_tokens=20, messages=HI, extra_headers=beta)

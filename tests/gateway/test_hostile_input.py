@@ -94,7 +94,7 @@ ESCAPES = [
     "%2e%2e%2fadmin",
     "gemini-3.1-pro:streamGenerateContent?alt=sse#",
     "gemini-3.1-pro@google/../x",
-    "claude-sonnet-4.5@bedrock:eu/../../x",
+    "claude-sonnet-5.5@bedrock:eu/../../x",
     "gpt-5.2\r\nX-Injected: 1",
     " gpt-5.2 ",
     "gpt-5.2@",

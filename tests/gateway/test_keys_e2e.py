@@ -77,10 +77,10 @@ def test_a_scoped_key_reaches_only_its_models_and_providers(
 def test_a_key_policy_tightens_every_request(keyed: RunningGateway, fake: FakeUpstream) -> None:
     key = create(keyed, name="eu", policy="eu-only")
     with oai(keyed, key) as client:
-        raw = client.chat.completions.with_raw_response.create(model="claude-sonnet-4.5", messages=HI)
+        raw = client.chat.completions.with_raw_response.create(model="claude-sonnet-5.5", messages=HI)
         assert raw.headers["x-modelrouter-offering"] in (
-            "claude-sonnet-4.5@vertex:europe-west1",
-            "claude-sonnet-4.5@bedrock:eu",
+            "claude-sonnet-5.5@vertex:eu",
+            "claude-sonnet-5.5@bedrock:eu",
         )
         with pytest.raises(openai.UnprocessableEntityError, match="policy requires EU"):
             client.chat.completions.create(model="grok-4.3", messages=HI)

@@ -58,7 +58,7 @@ def ask(gateway: RunningGateway, door: str, stream: bool) -> requests.Response:
         path, body = "/v1/chat/completions", {"model": "gpt-5.2", "messages": HI, "stream": stream}
     else:
         path = "/v1/messages"
-        body = {"model": "claude-sonnet-4.5", "max_tokens": 64, "messages": HI, "stream": stream}
+        body = {"model": "claude-sonnet-5.5", "max_tokens": 64, "messages": HI, "stream": stream}
     return requests.post(gateway.url + path, json=body, timeout=30)
 
 

@@ -15,7 +15,7 @@ TARGETS = {
     "openai": "gpt-5.2@openai",
     "anthropic": "claude-sonnet-5.5@anthropic",
     "google": "gemini-3.1-pro@google",
-    "bedrock-eu-central-1": "claude-sonnet-4.5@bedrock:eu",
+    "bedrock-eu-central-1": "claude-sonnet-5.5@bedrock:eu",
 }
 WEATHER: Any = {
     "type": "function",

@@ -58,11 +58,11 @@ PEM = "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n"
 PINNED = {
     "openai": "gpt-5.2@openai",
     "azure": "gpt-5.2@azure",
-    "anthropic": "claude-sonnet-4.5@anthropic",
+    "anthropic": "claude-sonnet-5.5@anthropic",
     "xai": "grok-4.3@xai",
     "openrouter": "gpt-5.2@openrouter",
     "google": "gemini-3.1-pro@google",
-    "bedrock-eu-central-1": "claude-sonnet-4.5@bedrock:eu",
+    "bedrock-eu-central-1": "claude-sonnet-5.5@bedrock:eu",
 }
 """Fake label -> a model name pinned to that provider (no fallback hides its error)."""
 
@@ -165,7 +165,7 @@ def test_no_secret_reaches_logs_answers_metrics_or_the_ledger(
     # Traffic that works: a virtual key and the master key, both doors, streams, `?key=` in the URL.
     for key in (virtual, MASTER):
         for door, stream in [("openai", False), ("openai", True), ("anthropic", False), ("anthropic", True)]:
-            model = "gpt-5.2" if door == "openai" else "claude-sonnet-4.5"
+            model = "gpt-5.2" if door == "openai" else "claude-sonnet-5.5"
             answer = seen.chat(key, model, door=door, stream=stream, query=f"?key={QUERY_KEY}")
             assert answer.status_code == 200, answer.text
     gemini_style = seen.answered(
@@ -190,10 +190,10 @@ def test_no_secret_reaches_logs_answers_metrics_or_the_ledger(
     assert fake.labels()[:2] == ["openai", "azure"]
 
     # An exception inside a request: Vertex's service-account key cannot be read.
-    broken = seen.chat(virtual, "claude-sonnet-4.5@vertex")
+    broken = seen.chat(virtual, "claude-sonnet-5.5@vertex")
     assert broken.status_code == 502 and "could not be loaded" in broken.text, broken.text
     # ... and it fails that offering only: the next one answers
-    body = {"model": "claude-sonnet-4.5@vertex", "models": ["claude-sonnet-4.5@anthropic"], "messages": HI}
+    body = {"model": "claude-sonnet-5.5@vertex", "models": ["claude-sonnet-5.5@anthropic"], "messages": HI}
     fallback = seen.answered(seen.call("POST", "/v1/chat/completions", virtual, json=body))
     assert fallback.status_code == 200 and fallback.headers["x-modelrouter-provider"] == "anthropic", (
         fallback.text

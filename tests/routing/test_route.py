@@ -123,6 +123,31 @@ def test_a_deprecation_date_that_passed_is_a_retirement() -> None:
     assert (after.model.id, after.substituted_from) == ("claude-sonnet-5.5", "claude-sonnet-4.5")
 
 
+AFTER_SONNET_45 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_a_pinned_region_holds_the_replacement_to_that_region() -> None:
+    """The caller chose europe-west1: the replacement is not served from anywhere else."""
+    decision = make_engine(now=AFTER_SONNET_45).route("claude-sonnet-4.5@vertex:europe-west1")
+    assert (decision.substituted_from, decision.model.id) == ("claude-sonnet-4.5", "claude-sonnet-5.5")
+    assert ids(decision) == []
+    assert reasons(decision)["claude-sonnet-5.5@vertex:eu"] == (
+        "not the pinned provider (vertex:europe-west1)",
+    )
+
+
+def test_a_pinned_provider_model_id_holds_the_replacement_to_its_provider_and_region() -> None:
+    decision = make_engine(now=AFTER_SONNET_45).route("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert decision.substituted_from == "claude-sonnet-4.5"
+    assert ids(decision) == ["claude-sonnet-5.5@bedrock:eu"]
+
+
+def test_a_pinned_provider_alone_keeps_every_region_of_it() -> None:
+    decision = make_engine(now=AFTER_SONNET_45).route("claude-sonnet-4.5@bedrock")
+    assert ids(decision) and {c.entry.provider.id for c in decision.candidates} == {"bedrock"}
+    assert "claude-sonnet-5.5@bedrock:eu" in ids(decision)
+
+
 def test_pinning_an_offering_that_still_answers_skips_substitution(engine: Engine) -> None:
     decision = engine.route("deepseek-v3.2@openrouter")
     assert (decision.substituted_from, ids(decision)) == (None, ["deepseek-v3.2@openrouter"])
@@ -295,9 +320,9 @@ def test_the_python_api_gives_the_same_explanation(monkeypatch: pytest.MonkeyPat
     import modelrouter
 
     monkeypatch.delenv("MODELROUTER_CONFIG", raising=False)
-    decision = modelrouter.route("claude-sonnet-4.5", {"residency": ["EU"]}, input_tokens=1000)
+    decision = modelrouter.route("claude-sonnet-5.5", {"residency": ["EU"]}, input_tokens=1000)
     assert [c.entry.id for c in decision.candidates] == [
-        "claude-sonnet-4.5@bedrock:eu",
-        "claude-sonnet-4.5@vertex:europe-west1",
+        "claude-sonnet-5.5@bedrock:eu",
+        "claude-sonnet-5.5@vertex:eu",
     ]
     assert decision.to_json()["rejected"][0]["reasons"]

@@ -1,0 +1,90 @@
+"""The ledger rows of one chat request's attempts, and what they cost.
+
+Rows are sparse: values that are not known are left out and the store fills in defaults.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from modelrouter import ir
+from modelrouter.catalog.catalog import Entry
+from modelrouter.catalog.prices import micro_usd
+from modelrouter.ledger import now_iso
+from modelrouter.routing.attempt import Attempt
+
+__all__ = ["USAGE_COLUMNS", "attempt_row", "cost_of", "usd", "where"]
+
+USAGE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def attempt_row(
+    request_id: str,
+    started_at: str,
+    attempt: Attempt,
+    state: str,
+    version: int,
+    usage: ir.Usage | None = None,
+    cost: int = 0,
+) -> dict[str, Any]:
+    """An attempt's ledger row, sparse (the store fills in what is left out)."""
+    offering = attempt.entry.offering
+    row: dict[str, Any] = {
+        "request_id": request_id,
+        "attempt_no": attempt.number,
+        "provider": attempt.entry.provider.id,
+        "offering": attempt.entry.id,
+        "provider_model": offering.provider_model,
+        "state": state,
+        "started_at": started_at,
+        "version": version,
+    }
+    if offering.region is not None:
+        row["region"] = offering.region
+    if attempt.status is not None:
+        row["http_status"] = attempt.status
+    if attempt.error is not None:
+        row["error"] = attempt.error
+    if version > 1:
+        row["ended_at"] = now_iso()
+    if usage is not None:
+        for name in USAGE_COLUMNS:
+            value = getattr(usage, name)
+            if value:
+                row[name] = value
+        if usage.input_tokens or usage.output_tokens:
+            row["usage_source"] = "reported"
+    if cost:
+        row["cost_micro_usd"] = cost
+    return row
+
+
+def where(entry: Entry | None) -> dict[str, Any]:
+    """The columns saying which offering answered (none when nothing did)."""
+    if entry is None:
+        return {}
+    return {
+        "provider": entry.provider.id,
+        "offering": entry.id,
+        "region": entry.offering.region,
+        "provider_model": entry.offering.provider_model,
+    }
+
+
+def cost_of(entry: Entry, usage: ir.Usage) -> int:
+    """What `usage` costs at `entry`'s price, in micro-USD (0 when the catalog has no price)."""
+    if entry.price is None:
+        return 0
+    return micro_usd(entry.price.cost(usage))
+
+
+def usd(micro: int) -> str:
+    """Micro-USD as an exact decimal string, for the cost header and logs."""
+    return f"{Decimal(micro) / 1_000_000:f}"
