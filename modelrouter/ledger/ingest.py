@@ -45,6 +45,10 @@ CHILD_POLL_S = 0.02
 CHILD_CHECKPOINT_S = 0.05
 """How often a child ingester publishes its checkpoint while busy (the gateway reads it to flush)."""
 IDLE_POLL_S = 0.05
+CAUGHT_UP_ROWS = 1_000
+"""A batch smaller than this read the journal to its end: the next pass waits for more rows.
+Reading again at once would commit each few rows that arrived meanwhile in a transaction of
+their own (under load, most of the ingester's CPU went to such small transactions)."""
 STATUS = "ingester.json"
 
 
@@ -107,8 +111,10 @@ class Ingester:
             self.reconcile(force=True)
             self.orphans_done = True
         found = False
-        while self._ingest_once(self.reader):
+        while (batch := self._ingest_once(self.reader)) is not None:
             found = True
+            if batch < CAUGHT_UP_ROWS:
+                break  # caught up: what arrives next waits for the next pass, to share its transaction
         if self.checkpoint_every_batch and not found and self._saved != self._position():
             self._publish()  # idle: publish exactly where we are, so a flush sees it at once
         self.reconcile()
@@ -121,13 +127,14 @@ class Ingester:
         self.reader.save()
         self._published, self._saved = time.monotonic(), self._position()
 
-    def _ingest_once(self, reader: JournalReader) -> bool:
+    def _ingest_once(self, reader: JournalReader) -> int | None:
+        """Apply the next batch; how many records it held (None: nothing was left to read)."""
         records, position = reader.read()
         if not records:
             if position != (reader.segment, reader.offset):
                 reader.commit(position)
-                return True
-            return False
+                return 0
+            return None
         requests = _latest(row for table, row in records if table == "requests")
         attempts = _latest(row for table, row in records if table == "attempts")
         assert self.store is not None
@@ -135,7 +142,7 @@ class Ingester:
         reader.commit(position)
         if self.checkpoint_every_batch and time.monotonic() - self._published >= CHILD_CHECKPOINT_S:
             self._publish()
-        return True
+        return len(records)
 
     def reconcile(self, force: bool = False) -> int:
         """Mark requests still `started` past every deadline `interrupted` (at most once a minute)."""
@@ -159,7 +166,7 @@ class Ingester:
     def finish_journal(self, directory: Path) -> None:
         """Ingest a dead process's journal to its end, interrupt its unfinished requests, remove it."""
         reader = self.reader if directory == self.directory else JournalReader(directory)
-        while self._ingest_once(reader):
+        while self._ingest_once(reader) is not None:
             pass
         assert self.store is not None
         self.store.interrupt_instance(directory.name, _now())

@@ -161,13 +161,23 @@ class SQLiteStore:
             self._reads.close()
 
 
+_JSON_TYPES = frozenset({dict, list})
+_SPLIT_DEFAULTS: dict[int, tuple[tuple[str, ...], tuple[Any, ...]]] = {}
+
+
 def _sqlite_values(row: dict[str, Any], defaults: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
-    # sqlite3 stores bool as 0/1 itself; only JSON values need encoding
-    get = row.get
-    return tuple(
-        orjson.dumps(value).decode() if type(value) in (dict, list) else value
-        for value in (get(column, default) for column, default in defaults)
-    )
+    """The row as the upsert's parameters: its values in column order, defaults where it has none.
+
+    sqlite3 stores bool as 0/1 itself; only JSON values (the policy) need encoding. Built with
+    C-level map calls: this runs for every row the ingester applies.
+    """
+    split = _SPLIT_DEFAULTS.get(id(defaults))
+    if split is None:
+        split = _SPLIT_DEFAULTS[id(defaults)] = (tuple(c for c, _ in defaults), tuple(d for _, d in defaults))
+    values = tuple(map(row.get, *split))
+    if _JSON_TYPES.isdisjoint(map(type, values)):
+        return values
+    return tuple([orjson.dumps(v).decode() if type(v) in _JSON_TYPES else v for v in values])
 
 
 class PostgresStore:
