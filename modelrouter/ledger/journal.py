@@ -224,7 +224,7 @@ def _segments(directory: Path) -> list[tuple[int, Path]]:
     with os.scandir(directory) as entries:
         for entry in entries:
             stem, suffix = entry.name[: -len(SEGMENT_SUFFIX)], entry.name[-len(SEGMENT_SUFFIX) :]
-            if suffix == SEGMENT_SUFFIX and stem.isdigit():
+            if suffix == SEGMENT_SUFFIX and stem.isascii() and stem.isdigit():
                 out.append((int(stem), directory / entry.name))
     return sorted(out)
 

@@ -401,3 +401,11 @@ def test_a_nul_in_a_callers_text_never_blocks_the_ledger(store_url: str, tmp_pat
         assert stored["after"] is None and "gpt" in str(stored["nul"]) and "x'" in str(stored["nul"])
     finally:
         ledger.close()
+
+
+def test_only_numbered_segments_are_read_in_numeric_order(tmp_path: Path) -> None:
+    from modelrouter.ledger.journal import _segments
+
+    for name in ("10.jsonl", "2.jsonl", "notes.jsonl", "\u00b23.jsonl", ".jsonl", "4.json", "5.jsonl.tmp"):
+        (tmp_path / name).write_bytes(b"")
+    assert [(n, p.name) for n, p in _segments(tmp_path)] == [(2, "2.jsonl"), (10, "10.jsonl")]
