@@ -9,6 +9,7 @@ prove where traffic went; faults are scoped to a label or apply to all.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import json
 import ssl
@@ -32,6 +33,10 @@ STREAM_TYPES = {
     "gemini": "text/event-stream",
     "bedrock_converse": "application/vnd.amazon.eventstream",
 }
+
+
+_arrived_in: contextvars.ContextVar[int] = contextvars.ContextVar("fake_request_generation", default=-1)
+"""The fake's generation when the request being served arrived (each request is a task of its own)."""
 
 
 @dataclass
@@ -81,6 +86,8 @@ class FakeUpstream:
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     _ids: itertools.count[int] = field(default_factory=itertools.count)
+    _generation: int = 0
+    """Bumped by `reset`: a request still being served from before it takes no later faults."""
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -208,10 +215,15 @@ class FakeUpstream:
         self._add(Fault("no_tools", label, None))
 
     def reset(self) -> None:
-        """Forget faults and logged requests."""
+        """Forget faults and logged requests.
+
+        A request that arrived before (one an earlier test left waiting out a delay) takes none
+        of the faults armed after: it would use up a failure meant for the next test's requests.
+        """
         with self._lock:
             self._faults.clear()
             self.requests.clear()
+            self._generation += 1
 
     def labels(self) -> list[str]:
         """The label of every request so far, in order."""
@@ -224,6 +236,8 @@ class FakeUpstream:
 
     def _take(self, kind: str, label: str) -> Fault | None:
         with self._lock:
+            if _arrived_in.get() != self._generation:
+                return None
             for fault in self._faults:
                 if fault.kind == kind and fault.label in (None, label) and fault.remaining != 0:
                     if fault.remaining is not None:
@@ -239,6 +253,7 @@ class FakeUpstream:
         if wire is None:
             return web.json_response({"error": {"message": f"no fake route for {path}"}}, status=404)
         label = path.strip("/").split("/", 1)[0]
+        _arrived_in.set(self._generation)
         raw = await request.read()
         try:
             body: Any = json.loads(raw) if raw else None

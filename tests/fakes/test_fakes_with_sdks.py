@@ -8,6 +8,8 @@ thinking and errors must come out of the SDK as they would from the real provide
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -404,3 +406,24 @@ def test_bedrock_errors(fake: FakeUpstream) -> None:
     fake.in_band_error()
     with pytest.raises(botocore.exceptions.EventStreamError, match="serviceUnavailableException"):
         drain(client.converse_stream(modelId=MODEL, messages=messages)["stream"])
+
+
+def test_a_request_left_waiting_by_an_earlier_test_takes_none_of_the_next_tests_faults(
+    fake: FakeUpstream,
+) -> None:
+    """A delayed request from before `reset` would otherwise use up a failure armed after it."""
+    client = openai.OpenAI(base_url=fake.url + "/openai/v1", api_key="sk-test", max_retries=0)
+    fake.delay(1.0, label="openai", n=1)
+    left_waiting = threading.Thread(
+        target=lambda: client.chat.completions.create(model="gpt-5.2", messages=HI), daemon=True
+    )
+    left_waiting.start()
+    deadline = time.monotonic() + 5
+    while not fake.labels() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    fake.reset()  # the next test begins
+    fake.fail_next(1, status=500, label="openai")
+    left_waiting.join(5)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-5.2", messages=HI)
+    client.close()
