@@ -58,5 +58,5 @@ def merged(old: ir.Usage | None, new: ir.Usage) -> ir.Usage:
         "cache_write_tokens",
         "cache_write_1h_tokens",
     )
-    merged = {f: getattr(new, f) or getattr(old, f) for f in fields}
-    return ir.Usage(**merged, reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens)
+    latest = {f: getattr(new, f) or getattr(old, f) for f in fields}
+    return ir.Usage(**latest, reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens)

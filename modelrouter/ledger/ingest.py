@@ -113,7 +113,7 @@ class Ingester:
         found = False
         while (batch := self._ingest_once(self.reader)) is not None:
             found = True
-            if batch < CAUGHT_UP_ROWS:
+            if 0 < batch < CAUGHT_UP_ROWS:
                 break  # caught up: what arrives next waits for the next pass, to share its transaction
         if self.checkpoint_every_batch and not found and self._saved != self._position():
             self._publish()  # idle: publish exactly where we are, so a flush sees it at once
@@ -128,7 +128,11 @@ class Ingester:
         self._published, self._saved = time.monotonic(), self._position()
 
     def _ingest_once(self, reader: JournalReader) -> int | None:
-        """Apply the next batch; how many records it held (None: nothing was left to read)."""
+        """Apply the next batch; how many records it held.
+
+        0: only the position moved (past blank lines, or into the next segment); None: nothing
+        was left to read.
+        """
         records, position = reader.read()
         if not records:
             if position != (reader.segment, reader.offset):

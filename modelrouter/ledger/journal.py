@@ -223,8 +223,8 @@ def _segments(directory: Path) -> list[tuple[int, Path]]:
     out = []
     with os.scandir(directory) as entries:
         for entry in entries:
-            stem, suffix = entry.name[: -len(SEGMENT_SUFFIX)], entry.name[-len(SEGMENT_SUFFIX) :]
-            if suffix == SEGMENT_SUFFIX and stem.isascii() and stem.isdigit():
+            stem = entry.name.removesuffix(SEGMENT_SUFFIX)
+            if stem != entry.name and stem.isascii() and stem.isdigit():
                 out.append((int(stem), directory / entry.name))
     return sorted(out)
 

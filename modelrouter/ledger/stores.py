@@ -125,8 +125,12 @@ class SQLiteStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(self._requests, [_sqlite_values(r, REQUEST_DEFAULTS) for r in requests])
-            db.executemany(self._attempts, [_sqlite_values(a, ATTEMPT_DEFAULTS) for a in attempts])
+            db.executemany(
+                self._requests, [_sqlite_values(r, REQUEST_COLUMNS, _REQUEST_FILL) for r in requests]
+            )
+            db.executemany(
+                self._attempts, [_sqlite_values(a, ATTEMPT_COLUMNS, _ATTEMPT_FILL) for a in attempts]
+            )
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:  # SQLite may have rolled back already (a full disk: SQLITE_FULL)
@@ -162,19 +166,17 @@ class SQLiteStore:
 
 
 _JSON_TYPES = frozenset({dict, list})
-_SPLIT_DEFAULTS: dict[int, tuple[tuple[str, ...], tuple[Any, ...]]] = {}
+_REQUEST_FILL = tuple(default for _, default in REQUEST_DEFAULTS)
+_ATTEMPT_FILL = tuple(default for _, default in ATTEMPT_DEFAULTS)
 
 
-def _sqlite_values(row: dict[str, Any], defaults: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
-    """The row as the upsert's parameters: its values in column order, defaults where it has none.
+def _sqlite_values(row: dict[str, Any], columns: tuple[str, ...], fill: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row as the upsert's parameters: its values in `columns` order, `fill` where it has none.
 
     sqlite3 stores bool as 0/1 itself; only JSON values (the policy) need encoding. Built with
     C-level map calls: this runs for every row the ingester applies.
     """
-    split = _SPLIT_DEFAULTS.get(id(defaults))
-    if split is None:
-        split = _SPLIT_DEFAULTS[id(defaults)] = (tuple(c for c, _ in defaults), tuple(d for _, d in defaults))
-    values = tuple(map(row.get, *split))
+    values = tuple(map(row.get, columns, fill))
     if _JSON_TYPES.isdisjoint(map(type, values)):
         return values
     return tuple([orjson.dumps(v).decode() if type(v) in _JSON_TYPES else v for v in values])
