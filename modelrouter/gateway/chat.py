@@ -374,7 +374,7 @@ class ChatHandler:
         else:
             first = b"".join(encoder.encode(usage.see(e)) for e in answer.events)
         await start(send, 200, [*SSE, *self._route_headers(trace, entry)])
-        self.metrics.child(self.metrics.ttft, trace.requested_model).observe(time.monotonic() - trace.started)
+        self.metrics.ttft.observe((trace.requested_model,), time.monotonic() - trace.started)
         try:
             await send({"type": "http.response.body", "body": first, "more_body": True})
             ended = answer.finished
@@ -520,7 +520,7 @@ class ChatHandler:
         # A name that did not route is the caller's free text: kept out of the public /metrics
         # (one time series per typo, or per key pasted into `model`, would grow without bound).
         model = trace.requested_model if trace.decision is not None else "-"
-        self.metrics.child(self.metrics.requests, trace.door.protocol, model, "-", str(status)).inc()
+        self.metrics.requests.inc((trace.door.protocol, model, "-", str(status)))
         await respond(send, status, trace.door.encode_error(status, exc.kind, exc.message), headers)
 
     # --- the ledger ------------------------------------------------------------------------
@@ -599,7 +599,7 @@ class ChatHandler:
                 f" ({attempt.status})" if attempt.status is not None else "",
                 f": {attempt.error}" if attempt.error else "",
             )
-        self.metrics.child(self.metrics.attempts, entry.provider.id, entry.id, attempt.outcome).inc()
+        self.metrics.attempts.inc((entry.provider.id, entry.id, attempt.outcome))
 
     def _finish(
         self,
@@ -665,16 +665,16 @@ class ChatHandler:
             return
         model, provider = trace.requested_model, entry.provider.id
         metrics = self.metrics
-        metrics.child(metrics.requests, trace.door.protocol, model, provider, str(status)).inc()
-        metrics.child(metrics.latency, model).observe(latency_ms / 1000)
+        metrics.requests.inc((trace.door.protocol, model, provider, str(status)))
+        metrics.latency.observe((model,), latency_ms / 1000)
         if len(trace.attempts) > 1:
             self.metrics.fallbacks.inc()
         for kind in USAGE_COLUMNS:
             value = getattr(usage, kind)
             if value:
-                metrics.child(metrics.tokens, model, provider, kind.removesuffix("_tokens")).inc(value)
+                metrics.tokens.inc((model, provider, kind.removesuffix("_tokens")), value)
         if cost:
-            metrics.child(metrics.cost, model, provider).inc(cost / 1_000_000)
+            metrics.cost.inc((model, provider), cost / 1_000_000)
 
 
 def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:

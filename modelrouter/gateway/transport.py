@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
@@ -312,7 +313,7 @@ class Transport:
     async def open(self, call: Call, deadlines: Deadlines, provider: str) -> UpstreamResponse:
         """Send `call` and wait for the response headers within the connect and first-byte deadlines."""
         budget = min(deadlines.first_byte, deadlines.remaining())
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=deadlines.connect, connect=deadlines.connect)
+        timeout = _connect_timeout(deadlines.connect)
         try:
             async with asyncio.timeout(max(budget, 0)):
                 response = await self._client().request(
@@ -353,6 +354,12 @@ class Transport:
             with contextlib.suppress(Exception):
                 await self._session.close()
             self._session = None
+
+
+@functools.lru_cache(maxsize=16)
+def _connect_timeout(seconds: float) -> aiohttp.ClientTimeout:
+    """The aiohttp timeout for the connect deadline (one per configured value, not one per call)."""
+    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, connect=seconds)
 
 
 def _describe(exc: aiohttp.ClientError) -> str:
