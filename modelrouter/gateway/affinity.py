@@ -69,8 +69,10 @@ class Affinity:
         """The conversation's name (None without a user turn to name it by)."""
         if session:
             return f"s:{key_id}:{session}"
-        first = next((m for m in request.messages if m.role == "user"), None)
-        if first is None:
+        for first in request.messages:  # the first user turn (a loop: no generator to close)
+            if first.role == "user":
+                break
+        else:
             return None
         prefix = orjson.dumps(
             [key_id, request.model, [p.text for p in request.system], first.content],

@@ -329,7 +329,7 @@ class ChatHandler:
                 decisions.append(route(model, policy, needs))
             except (ModelNotFound, ModelRetired):  # a fallback that cannot serve is no reason to fail
                 continue
-        if not any(d.candidates for d in decisions):
+        if not any([d.candidates for d in decisions]):
             raise _nothing_meets(decisions)
         if not _attempt_order(decisions):
             hints = sorted({p for d in decisions for c in d.candidates for p in c.not_ready})
@@ -613,7 +613,7 @@ class ChatHandler:
         error: str | None = None,
     ) -> None:
         trace.finished = True
-        final = next((a for a in reversed(trace.attempts) if a.entry is entry), None)
+        final = _last_attempt_at(trace.attempts, entry)
         if final is not None and final.outcome == "started":
             final.usage = usage
             final.outcome = state
@@ -682,6 +682,14 @@ def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:
     if isinstance(event, ir.StreamError):
         return dataclasses.replace(event, message=redact(event.message))
     return event
+
+
+def _last_attempt_at(attempts: list[Attempt], entry: Entry | None) -> Attempt | None:
+    """The latest attempt at `entry` (a loop: an unfinished generator costs a GeneratorExit)."""
+    for attempt in reversed(attempts):
+        if attempt.entry is entry:
+            return attempt
+    return None
 
 
 def _fallback_models(request: ir.Request) -> list[str]:

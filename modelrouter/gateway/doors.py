@@ -73,7 +73,7 @@ class OpenAIDoor(Door):
     def relay_response(self, raw: bytes, provider: str) -> bytes:
         """The provider's body plus the gateway's `"provider": ID`, spliced in without a re-encoding."""
         body = raw.rstrip()
-        if body.endswith(b"}") and b'"provider"' not in body:
+        if body.endswith(b"}") and body.find(b'"provider"') < 0:
             return body[:-1] + b',"provider":' + orjson.dumps(provider) + b"}"
         data = orjson.loads(raw)  # it has a "provider" of its own (OpenRouter's): ours replaces it
         data["provider"] = provider

@@ -79,5 +79,12 @@ def relayed(pieces: list[Piece], *, drop_usage_only: bool) -> tuple[bytes, ir.St
 
 
 def _usage_only(raw: bytes, events: list[ir.StreamEvent]) -> bool:
-    """OpenAI's `choices: []` chunk that carries only the usage."""
-    return all(isinstance(e, ir.UsageUpdate) for e in events) and _EMPTY_CHOICES.search(raw) is not None
+    """OpenAI's `choices: []` chunk that carries only the usage.
+
+    A loop, not `all(...)` over a generator: this runs for every event, and a generator left
+    unfinished is closed by raising GeneratorExit into it, several times the cost of the test.
+    """
+    for event in events:
+        if not isinstance(event, ir.UsageUpdate):
+            return False
+    return _EMPTY_CHOICES.search(raw) is not None

@@ -8,7 +8,9 @@ trailing CR that may be half of a CRLF) stay buffered until more bytes arrive.
 
 Speed: most providers end lines with LF only, so until a CR is seen the parser works on whole
 events (split on blank lines, one decode per event), which is several times faster than the
-general line-by-line path it switches to, for good, at the first CR.
+general line-by-line path it switches to, for good, at the first CR. Byte searches use
+`find`, not `in`: on Python 3.11 `sub in data` first tries `sub` as an integer and raises
+and clears a TypeError inside, several times the cost of the search (bench/instructions.py).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class SSEParser:
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume `chunk` and return every event it completes, in order."""
         if self._lf_only:
-            if b"\r" not in chunk:
+            if chunk.find(b"\r") < 0:  # not `in`: see the module docstring
                 if not self._buffer and chunk.endswith(b"\n\n"):
                     single = _single_event(chunk, self._id)
                     if single is not None:
@@ -69,7 +71,7 @@ class SSEParser:
         return events
 
     def _block(self, block: bytes) -> SSEEvent | None:
-        if block.startswith(b"data: ") and b"\n" not in block:  # the usual one-line event
+        if block.startswith(b"data: ") and block.find(b"\n") < 0:  # the usual one-line event
             return SSEEvent(None, block[6:].decode("utf-8", errors="replace"), self._id)
         for line in block.split(b"\n"):
             self._line(line)
@@ -174,7 +176,7 @@ class SSEPieces:
     def feed(self, chunk: bytes) -> list[bytes]:
         """The whole events `chunk` completes (with any blank lines between them)."""
         buffer = self._buffer + chunk if self._buffer else chunk
-        if self._lf_only and b"\r" in chunk:
+        if self._lf_only and chunk.find(b"\r") >= 0:
             self._lf_only = False
         if not self._lf_only:
             return self._cut(buffer)

@@ -54,7 +54,7 @@ class Anthropic(Provider):
     def prepare(self, entry: Entry, body: bytes, *, stream: bool) -> UpstreamCall:
         """Betas a client asked for go in the `anthropic-beta` header, not the body."""
         call = super().prepare(entry, body, stream=stream)
-        if b'"anthropic_beta"' in body:
+        if body.find(b'"anthropic_beta"') >= 0:
             data = orjson.loads(body)
             betas = data.pop("anthropic_beta", None)
             if isinstance(betas, list) and betas:

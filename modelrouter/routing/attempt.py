@@ -306,7 +306,7 @@ class Forwarder:
                 )
             new = _checked(decoded(lambda c, e: decoder.feed(c), chunk, entry), entry)
             events.extend(new)
-            if any(is_meaningful(e) for e in new):
+            if any(map(is_meaningful, new)):
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
                 return StreamAnswer(entry, attempts, upstream, decoder, events, chunks, ttfb_ms)
 
