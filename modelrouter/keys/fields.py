@@ -18,6 +18,10 @@ from modelrouter.routing.policy import Policy
 __all__ = ["describe", "key_spec", "parse_when"]
 
 _RELATIVE = re.compile(r"^(\d+)([dhm])$")
+MAX_BUDGET_USD = Decimal(10**12)
+"""The largest budget: its micro-USD must fit the stores' 64-bit integers (9.2e18)."""
+MAX_COUNT = 10**15
+"""The largest rpm or tpm (a 64-bit counter in Redis and the stores, with room to spare)."""
 
 
 def parse_when(text: str | None, *, now: datetime | None = None) -> datetime | None:
@@ -28,12 +32,11 @@ def parse_when(text: str | None, *, now: datetime | None = None) -> datetime | N
     relative = _RELATIVE.match(text.strip())
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2)
-        return (
-            now
-            + {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}[
-                unit
-            ]
-        )
+        try:
+            span = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}
+            return now + span[unit]
+        except OverflowError as exc:  # past year 9999
+            raise BadRequest(f"{text!r} reaches past the year 9999") from exc
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
@@ -50,6 +53,8 @@ def _micro_usd(value: Any) -> int | None:
         raise BadRequest(f"budget {value!r} is not an amount in USD") from exc
     if amount < 0 or not amount.is_finite():
         raise BadRequest("a budget must be a non-negative amount in USD")
+    if amount > MAX_BUDGET_USD:
+        raise BadRequest(f"a budget must be at most {MAX_BUDGET_USD:,} USD")
     return int(amount * 1_000_000)
 
 
@@ -80,8 +85,8 @@ def _names(values: Iterable[Any] | str | None) -> tuple[str, ...]:
 def _count(value: Any, label: str) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise BadRequest(f"{label} must be a whole number of at least 1")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+        raise BadRequest(f"{label} must be a whole number from 1 to {MAX_COUNT:,}")
     return value
 
 
