@@ -83,6 +83,8 @@ def serve(
     """
     import uvicorn
 
+    from modelrouter.gateway.protocol import GatewayHttpProtocol
+
     config = load_config(config_file)
     check_provider_urls(config)
     provider_tls(config)  # a ca_bundle that cannot be read stops serve here, not in a worker
@@ -118,7 +120,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,  # uvicorn's httptools protocol, one write per answer
         access_log=False,
         log_config=logging_config(level),
         log_level=level,
