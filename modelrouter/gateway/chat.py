@@ -34,6 +34,7 @@ from modelrouter.errors import (
 from modelrouter.gateway.affinity import Affinity
 from modelrouter.gateway.asgi import (
     ClientGone,
+    DisconnectWatch,
     Receive,
     Scope,
     Send,
@@ -42,7 +43,6 @@ from modelrouter.gateway.asgi import (
     refuse_declared_oversize,
     respond,
     start,
-    watch_disconnect,
 )
 from modelrouter.gateway.auth import Caller, Gatekeeper
 from modelrouter.gateway.depth import check_depth
@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 JSON = ("content-type", "application/json")
 SHUTDOWN_MESSAGE = "the gateway shut down before the answer was complete; send the request again"
 SSE = [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache")]
+WATCH_AFTER_S = 0.05
+"""How long a request runs before the gateway watches for its client leaving (`DisconnectWatch`)."""
 
 
 @dataclass
@@ -257,23 +259,22 @@ class ChatHandler:
         deadlines = self._deadlines()
         task = asyncio.current_task()
         assert task is not None
-        client_gone = asyncio.Event()
-        watcher = asyncio.create_task(watch_disconnect(receive, task, client_gone))
+        watch = DisconnectWatch(receive, task, WATCH_AFTER_S)
         try:
             answer = await forwarder.forward(request, entries, deadlines, stream=request.stream)
             if isinstance(answer, Answer):
                 await self._answer(send, trace, answer)
             else:
-                await self._stream(send, trace, request, answer, client_gone)
+                await self._stream(send, trace, request, answer, watch)
         except asyncio.CancelledError:
             if not trace.finished:
-                await self._cancelled(send, trace, client_gone.is_set())
+                await self._cancelled(send, trace, watch.gone)
             # We cancelled ourselves (the client left, or the shutdown grace ran out): the
             # request is recorded, so end quietly instead of handing the server a traceback.
             if task.cancelling():
                 task.uncancel()
         finally:
-            watcher.cancel()
+            watch.stop()
 
     async def _cancelled(self, send: Send, trace: Trace, client_gone: bool) -> None:
         """Record a request cancelled before its answer began; tell the client if it is still there.
@@ -359,7 +360,7 @@ class ChatHandler:
         await respond(send, 200, body, headers)
 
     async def _stream(
-        self, send: Send, trace: Trace, request: ir.Request, answer: StreamAnswer, client_gone: asyncio.Event
+        self, send: Send, trace: Trace, request: ir.Request, answer: StreamAnswer, watch: DisconnectWatch
     ) -> None:
         entry = answer.entry
         encoder = trace.door.stream_encoder(request, model=entry.offering.provider_model)
@@ -392,7 +393,7 @@ class ChatHandler:
                 state = "upstream_error_midstream"
             await send({"type": "http.response.body", "body": b""})
         except asyncio.CancelledError:
-            if client_gone.is_set():
+            if watch.gone:
                 state, status = "client_disconnected", 499
                 raise
             # The server's shutdown grace ran out: end the stream honestly (an error event, then
