@@ -548,8 +548,7 @@ class ChatHandler:
             trace.row = {k: v for k, v in base.items() if v is not None}
         if not values.keys() <= REQUEST_COLUMN_SET:
             raise KeyError(f"unknown ledger column(s): {sorted(values.keys() - REQUEST_COLUMN_SET)}")
-        row = trace.row.copy()
-        row.update((k, v) for k, v in values.items() if v is not None)
+        row = trace.row | {k: v for k, v in values.items() if v is not None}
         row.update(updated_at=now_iso(), state=state, version=version)
         if trace.affinity:  # it can change on the way (a failed offering moves the conversation)
             row["affinity"] = trace.affinity

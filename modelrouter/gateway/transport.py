@@ -150,16 +150,25 @@ class UpstreamResponse:
 
     async def read(self, limit: int = MAX_RESPONSE_BODY) -> bytes:
         """The whole body (bounded by `limit` and by the idle and total deadlines)."""
+        content = self._response.content
+        if content.is_eof() and content.exception() is None:
+            body = content.read_nowait()  # it came whole with the headers: no read to wait for or time
+            if len(body) > limit:
+                raise self._over(limit)
+            return body
         parts = []
         size = 0
         async for chunk in self.chunks():
             size += len(chunk)
             if size > limit:
-                raise UpstreamProtocolError(
-                    f"{self._provider} sent a body over {limit} bytes", provider=self._provider
-                )
+                raise self._over(limit)
             parts.append(chunk)
         return b"".join(parts)
+
+    def _over(self, limit: int) -> UpstreamProtocolError:
+        return UpstreamProtocolError(
+            f"{self._provider} sent a body over {limit} bytes", provider=self._provider
+        )
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive; an idle gap longer than the idle deadline raises."""

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from modelrouter.errors import UpstreamTimeout
+from modelrouter.errors import UpstreamProtocolError, UpstreamTimeout
 from modelrouter.gateway.transport import Deadlines, Transport
 from modelrouter.providers import UpstreamCall
 
@@ -109,5 +109,30 @@ async def test_a_providers_cookies_never_ride_on_later_calls(server: str) -> Non
             upstream = await transport.open(UpstreamCall("POST", url, {}, b""), deadlines, "fake")
             seen.append(await upstream.read())
         assert seen == [b"no cookie", b"no cookie"]
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize(("pieces", "gap"), [(1, 0.0), (3, 0.05)])
+async def test_read_takes_a_body_whole_or_in_pieces_and_bounds_it(
+    server: str, pieces: int, gap: float
+) -> None:
+    """A small answer is usually whole when its headers arrive; either way `read` is the same."""
+    transport = Transport()
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(connect=1, first_byte=2, idle=2, total_at=loop.time() + 10)
+    expected = b"".join(f"piece {i}\n".encode() for i in range(pieces))
+    call = UpstreamCall("POST", f"{server}/body?pieces={pieces}&gap={gap}", {}, b"")
+    try:
+        upstream = await transport.open(call, deadlines, "fake")
+        await asyncio.sleep(0.02 + pieces * gap)  # the whole body has arrived
+        assert await upstream.read() == expected
+        upstream = await transport.open(call, deadlines, "fake")
+        await asyncio.sleep(0.02 + pieces * gap)
+        with pytest.raises(UpstreamProtocolError, match="over 5 bytes"):
+            await upstream.read(limit=5)
+        upstream.close()
+        upstream = await transport.open(call, deadlines, "fake")  # read as it arrives
+        assert await upstream.read() == expected
     finally:
         await transport.aclose()
