@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import http.client
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from peers.run import Mode, Target, make_target, nginx_mock, start, stop, wait_ready  # noqa: E402
+from peers.run import Mode, Target, make_target, nginx_mock, pythonpath, start, stop, wait_ready  # noqa: E402
 
 TARGETS = ("floor", "mr-pass", "mr-o2a", "mr-a2o", "mr-full")
 
@@ -73,12 +72,10 @@ def count(spec: str, n: int, mode_name: str) -> float:
     work = Path(tempfile.mkdtemp(prefix="mr-instructions-"))
     work.chmod(0o755)  # nginx's workers read the mock's files
     (work / "logs").mkdir()
-    saved = os.environ.get("PYTHONPATH")
     try:
         with nginx_mock(work, 0.25) as mock:
-            if tree:  # `keys create` (run by make_target for mr-full) must use the same tree
-                os.environ["PYTHONPATH"] = tree
-            target = make_target(name, work, mock)
+            with pythonpath(tree):  # `keys create` (run by make_target for mr-full) uses the same tree
+                target = make_target(name, work, mock)
             if tree:
                 target.env = {**target.env, "PYTHONPATH": tree}
             out = work / "callgrind.out"
@@ -106,10 +103,6 @@ def count(spec: str, n: int, mode_name: str) -> float:
                 stop(target.process)
             return total_instructions(out) / n
     finally:
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
         with contextlib.suppress(OSError):
             shutil.rmtree(work)
 

@@ -241,6 +241,21 @@ def make_target(name: str, work: Path, mock: str) -> Target:
 # --- processes --------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def pythonpath(tree: str) -> Iterator[None]:
+    """PYTHONPATH set to `tree` meanwhile (to run modelrouter from another checkout); '' keeps it."""
+    saved = os.environ.get("PYTHONPATH")
+    if tree:
+        os.environ["PYTHONPATH"] = tree
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
 def start(target: Target, logs: Path) -> None:
     if target.command is None:
         return
