@@ -7,6 +7,10 @@ from modelrouter.gateway.needs import CHARS_PER_TOKEN
 
 __all__ = ["StreamUsage", "merged"]
 
+# tuples, not `A | B` written in the call: that builds a union object every time (2x slower)
+_TEXT = (ir.TextDelta, ir.ReasoningDelta)
+_BOUNDS = (ir.StreamStart, ir.StreamEnd)
+
 
 class StreamUsage:
     """Tracks usage as stream events go by (later updates replace earlier ones)."""
@@ -28,11 +32,11 @@ class StreamUsage:
     def see(self, event: ir.StreamEvent) -> ir.StreamEvent:
         """Take note of `event` (returned unchanged, so it can sit in an expression)."""
         found = None
-        if isinstance(event, ir.TextDelta | ir.ReasoningDelta):
+        if isinstance(event, _TEXT):
             self.chars += len(event.text)
         elif isinstance(event, ir.ToolArgsDelta):
             self.chars += len(event.fragment)
-        elif isinstance(event, ir.StreamStart | ir.StreamEnd):
+        elif isinstance(event, _BOUNDS):
             found = event.usage
             self.ended = self.ended or isinstance(event, ir.StreamEnd)
         elif isinstance(event, ir.UsageUpdate):

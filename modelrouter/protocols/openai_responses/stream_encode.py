@@ -25,6 +25,7 @@ from modelrouter.protocols.openai_responses.response import (
 
 __all__ = ["StreamEncoder"]
 
+_DELTAS = (ir.TextDelta, ir.ToolArgsDelta, ir.ReasoningDelta)  # a tuple: `A | B` builds a union per call
 _PREFIX = {ir.TextPart: "msg", ir.ToolCallPart: "fc", ir.ReasoningPart: "rs"}
 
 
@@ -54,7 +55,7 @@ class StreamEncoder:
 
     def encode(self, event: ir.StreamEvent) -> bytes:
         """The SSE bytes for one IR event (possibly none)."""
-        if isinstance(event, ir.TextDelta | ir.ToolArgsDelta | ir.ReasoningDelta):
+        if isinstance(event, _DELTAS):
             return self._delta(event)
         if isinstance(event, ir.StreamStart):
             self.model = event.model or self.model
