@@ -88,19 +88,8 @@ class HistogramSeries:
         return family
 
 
-class _Collector(Collector):
-    """Hands prometheus_client the families at scrape time."""
-
-    def __init__(self, families: Callable[[], Iterator[Metric]]) -> None:
-        self._families = families
-
-    @override
-    def collect(self) -> Iterator[Metric]:
-        return self._families()
-
-
-class Metrics:
-    """The gateway's counters and histograms."""
+class Metrics(Collector):
+    """The gateway's counters and histograms, and the collector that hands them to its registry."""
 
     def __init__(self) -> None:
         self.requests = CounterSeries(
@@ -123,13 +112,22 @@ class Metrics:
         self.cost = CounterSeries("modelrouter_cost_usd", "Spend in USD", ["model", "provider"])
         self._breaker_states: dict[str, str] = {}
         self.registry = CollectorRegistry()
-        self.registry.register(_Collector(self._families))
+        self.registry.register(self)
 
-    def _families(self) -> Iterator[Metric]:
-        for series in (self.requests, self.attempts, self.fallbacks, self.latency, self.ttft):
-            yield series.collect()
-        yield self.tokens.collect()
-        yield self.cost.collect()
+    @override
+    def collect(self) -> Iterator[Metric]:
+        """Every family, read at scrape time."""
+        series = (
+            self.requests,
+            self.attempts,
+            self.fallbacks,
+            self.latency,
+            self.ttft,
+            self.tokens,
+            self.cost,
+        )
+        for family in series:
+            yield family.collect()
         breakers = GaugeMetricFamily(
             "modelrouter_breaker_state", "Circuit breaker: 0 closed, 1 half open, 2 open", labels=["offering"]
         )
