@@ -23,7 +23,6 @@ from modelrouter.protocols.openai_chat.errors import error_body
 __all__ = ["StreamEncoder"]
 
 _DONE = b"data: [DONE]\n\n"
-_TEXT = (ir.TextDelta, ir.ReasoningDelta)  # a tuple: `A | B` in the call builds a union each time
 
 
 class _Tool:
@@ -131,7 +130,7 @@ class StreamEncoder:
             return b""
         if type(event) is ir.TextDelta and not self._role_pending:
             return self._text_head + orjson.dumps(event.text) + self._text_tail
-        if self._role_pending and isinstance(event, _TEXT):
+        if self._role_pending and isinstance(event, ir.TEXT_DELTAS):
             self._role_pending = False  # a delta without its PartStart: still send the role first
             return self._role() + self.encode(event)
         if isinstance(event, ir.ToolArgsDelta):

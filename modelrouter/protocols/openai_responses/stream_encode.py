@@ -25,7 +25,7 @@ from modelrouter.protocols.openai_responses.response import (
 
 __all__ = ["StreamEncoder"]
 
-_DELTAS = (ir.TextDelta, ir.ToolArgsDelta, ir.ReasoningDelta)  # a tuple: `A | B` builds a union per call
+_DELTAS = (ir.TextDelta, ir.ToolArgsDelta, ir.ReasoningDelta)  # a tuple: see ir.TEXT_DELTAS
 _PREFIX = {ir.TextPart: "msg", ir.ToolCallPart: "fc", ir.ReasoningPart: "rs"}
 
 
