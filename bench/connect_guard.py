@@ -1,12 +1,12 @@
 """What the connect-time address guard (reliability.md B7) costs on the hot path.
 
-The guard runs in two places of the transport's connector: the resolver wrapper (once per DNS
-lookup; aiohttp caches answers for ttl_dns_cache) and the socket factory (once per new
+The guard runs in two places of the transport's pool: the resolver wrapper (once per DNS
+lookup; the pool caches answers for five minutes) and the socket factory (once per new
 connection; pooled keep-alive calls pay nothing). This measures:
 
 * the check itself, per address;
 * requests over keep-alive to a local aiohttp server, by literal IP and by `localhost`, through
-  the gateway's `Transport` with and without the guard (the same connector settings otherwise);
+  the gateway's `Transport` with and without the guard (the same pool otherwise);
 * the same with a new connection per request (`connection: close`), where the factory runs
   every time.
 
@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import time
 import timeit
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 
+from modelrouter.gateway import http1
 from modelrouter.gateway.transport import Deadlines, Transport
 from modelrouter.providers import UpstreamCall
 from modelrouter.urlguard import forbidden_address
@@ -46,14 +49,15 @@ async def _serve() -> tuple[web.AppRunner, int]:
     return runner, server.sockets[0].getsockname()[1]
 
 
+def _plain_socket(info: AddrInfoType) -> socket.socket:
+    return socket.socket(info[0], info[1], info[2])
+
+
 def _transport(guarded: bool) -> Transport:
-    """The gateway's transport; unguarded, the same connector settings without resolver or factory."""
+    """The gateway's transport; unguarded, the same pool without the resolver wrapper or factory."""
     transport = Transport()
     if not guarded:
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
-        transport._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-        )
+        transport._pool = http1.Pool(aiohttp.DefaultResolver(), _plain_socket)
     return transport
 
 

@@ -15,7 +15,7 @@ drives it, on 127.0.0.1 only, well below saturation (about 3,400 requests/s here
 Every `--sample-s` it records the RSS of the gateway's session (the gateway and its ledger
 ingester), the gateway's open fds, sockets and threads (and the ingester's), and the ledger's
 journal depth and health from `/healthz`. After the load, once the journal is drained and a
-settle longer than aiohttp's 15 s keep-alive, it checks: no errors; RSS slope after the warm-up
+settle longer than the upstream client's 15 s keep-alive, it checks: no errors; RSS slope after the warm-up
 under `--max-slope` MB/h and peak within 40 MB of the warm-up (reliability.md section 4);
 fds, sockets and threads back within 5 of the pre-load baseline; and the SQLite ledger holding
 exactly one `ok` row per answered request and stream, none left `started`. The table goes to

@@ -1,7 +1,8 @@
-"""The one seam through which upstream HTTP goes: a pooled aiohttp client with deadlines.
+"""The one seam through which upstream HTTP goes: a pooled HTTP/1.1 client with deadlines.
 
-aiohttp was chosen by measurement (bench/): its client costs about as much CPU per request
-as the bare pass-through floor, where httpx costs more. Deadlines follow
+The client (`http1`) was chosen by measurement (bench/): aiohttp's client costs about as much
+CPU per request as the bare pass-through floor and httpx more; `http1` does the one
+request shape a gateway sends with a fraction of either (see its docstring). Deadlines follow
 reference/reliability.md section 2: connect, first byte (response headers), idle (between
 body chunks) and a total that covers every retry of the request; each failure becomes an
 `UpstreamTimeout` or `UpstreamConnectionError` naming which deadline passed.
@@ -13,15 +14,14 @@ verification off, and a failed handshake is a failed attempt like any connection
 Every address a connection is opened to is checked against `urlguard` at connect time: a
 resolver wrapper refuses a name any of whose addresses is a metadata or link-local one, and the
 socket factory refuses such an address however it arrived (a literal IP skips the resolver).
-aiohttp connects only to the addresses its resolver returned, so what was checked is what is
-connected to, and it caches them (ttl_dns_cache), so pooled and cached calls pay nothing.
+The pool connects only to the addresses its resolver returned, so what was checked is what is
+connected to, and it caches them (five minutes), so pooled and cached calls pay nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
@@ -40,6 +40,7 @@ from modelrouter.errors import (
     UpstreamProtocolError,
     UpstreamTimeout,
 )
+from modelrouter.gateway import http1
 from modelrouter.urlguard import forbidden_address, forbidden_name
 
 __all__ = [
@@ -141,7 +142,7 @@ class ReadTimer:
 class UpstreamResponse:
     """An upstream answer whose headers arrived; read it whole or chunk by chunk."""
 
-    def __init__(self, response: aiohttp.ClientResponse, deadlines: Deadlines, provider: str) -> None:
+    def __init__(self, response: http1.Response, deadlines: Deadlines, provider: str) -> None:
         self._response = response
         self._deadlines = deadlines
         self._provider = provider
@@ -150,9 +151,8 @@ class UpstreamResponse:
 
     async def read(self, limit: int = MAX_RESPONSE_BODY) -> bytes:
         """The whole body (bounded by `limit` and by the idle and total deadlines)."""
-        content = self._response.content
-        if content.is_eof() and content.exception() is None:
-            body = content.read_nowait()  # it came whole with the headers: no read to wait for or time
+        body = self._response.whole()
+        if body is not None:  # it came whole with the headers: no read to wait for or time
             if len(body) > limit:
                 raise self._over(limit)
             return body
@@ -172,7 +172,7 @@ class UpstreamResponse:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Body bytes as they arrive; an idle gap longer than the idle deadline raises."""
-        content = self._response.content
+        response = self._response
         deadlines = self._deadlines
         task = asyncio.current_task()
         assert task is not None
@@ -181,7 +181,7 @@ class UpstreamResponse:
             while True:
                 budget = timer.arm(deadlines.idle, deadlines.total_at)
                 try:
-                    chunk = await content.readany()
+                    chunk = await response.readany()
                 except asyncio.CancelledError:
                     if not timer.expired():
                         raise
@@ -190,11 +190,11 @@ class UpstreamResponse:
                         f"{self._provider} sent nothing for {budget:.1f}s ({which} deadline)",
                         provider=self._provider,
                     ) from None
-                except aiohttp.ClientPayloadError as exc:
+                except http1.Disconnected as exc:
                     raise UpstreamConnectionError(
                         f"{self._provider} cut the response short: {exc}", provider=self._provider
                     ) from exc
-                except aiohttp.ClientError as exc:
+                except http1.ClientError as exc:
                     raise UpstreamConnectionError(
                         f"{self._provider}: {exc}", provider=self._provider
                     ) from exc
@@ -277,64 +277,43 @@ def provider_tls(config: Config) -> dict[str, ssl.SSLContext]:
 class Transport:
     """A pooled HTTP client shared by every provider (one per gateway process).
 
-    No cap on open connections by default: a stream holds its connection for minutes, so a
-    cap would queue callers behind other callers' streams until their connect deadline
-    failed them. What the gateway admits (its callers) is the bound. `tls` holds providers'
-    own verifying contexts (`provider_tls`); `resolver` replaces aiohttp's default DNS
-    resolver, and is guarded like it.
+    No cap on open connections: a stream holds its connection for minutes, so a cap would
+    queue callers behind other callers' streams until their connect deadline failed them.
+    What the gateway admits (its callers) is the bound. `tls` holds providers' own verifying
+    contexts (`provider_tls`); `resolver` replaces aiohttp's default DNS resolver, and is
+    guarded like it.
     """
 
     def __init__(
         self,
         *,
-        limit: int = 0,
-        limit_per_host: int = 0,
         tls: Mapping[str, ssl.SSLContext] | None = None,
         resolver: AbstractResolver | None = None,
     ) -> None:
-        self._limit = limit
-        self._limit_per_host = limit_per_host
         self._tls = dict(tls or {})
         self._resolver = resolver
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: http1.Pool | None = None
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                limit=self._limit,
-                limit_per_host=self._limit_per_host,
-                ttl_dns_cache=300,
-                enable_cleanup_closed=True,
-                resolver=GuardedResolver(self._resolver or aiohttp.DefaultResolver()),
-                socket_factory=guarded_socket,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=True,
-                # providers' cookies must not ride along on other callers' requests (and
-                # filtering a jar costs time on every call)
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                raise_for_status=False,
-            )
-        return self._session
+    def _client(self) -> http1.Pool:
+        if self._pool is None:
+            resolver = GuardedResolver(self._resolver or aiohttp.DefaultResolver())
+            self._pool = http1.Pool(resolver, guarded_socket)
+        return self._pool
 
     async def open(self, call: Call, deadlines: Deadlines, provider: str) -> UpstreamResponse:
         """Send `call` and wait for the response headers within the connect and first-byte deadlines."""
         budget = min(deadlines.first_byte, deadlines.remaining())
-        timeout = _connect_timeout(deadlines.connect)
         try:
             async with asyncio.timeout(max(budget, 0)):
                 response = await self._client().request(
                     call.method,
                     call.url,
-                    data=call.body,
-                    headers=call.headers,
-                    timeout=timeout,
-                    ssl=self._tls.get(provider, True),  # True: verified against the system store
-                    allow_redirects=False,  # a provider's redirect could point anywhere, credentials attached
+                    call.headers,
+                    call.body,
+                    tls=self._tls.get(provider),  # None: verified against the system store
+                    connect_timeout=deadlines.connect,
                 )
-        except aiohttp.ServerTimeoutError as exc:  # first: aiohttp's connect timeout is a TimeoutError too
+        except http1.ConnectTimeout as exc:
             raise UpstreamTimeout(
                 f"{provider}: no connection within {deadlines.connect:.1f}s (connect deadline)",
                 provider=provider,
@@ -344,10 +323,10 @@ class Transport:
             raise UpstreamTimeout(
                 f"{provider} did not answer within {budget:.1f}s ({which} deadline)", provider=provider
             ) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamConnectionError(
-                f"cannot reach {provider}: {_describe(exc)}", provider=provider
-            ) from exc
+        except http1.ClientError as exc:
+            raise UpstreamConnectionError(f"cannot reach {provider}: {exc}", provider=provider) from exc
+        except ValueError as exc:  # a URL or header that cannot be sent (config, or a client's header)
+            raise UpstreamConnectionError(f"cannot call {provider}: {exc}", provider=provider) from exc
         if 300 <= response.status < 400:
             response.close()
             raise UpstreamConnectionError(
@@ -359,19 +338,7 @@ class Transport:
 
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        if self._session is not None:
+        if self._pool is not None:
             with contextlib.suppress(Exception):
-                await self._session.close()
-            self._session = None
-
-
-@functools.lru_cache(maxsize=16)
-def _connect_timeout(seconds: float) -> aiohttp.ClientTimeout:
-    """The aiohttp timeout for the connect deadline (one per configured value, not one per call)."""
-    return aiohttp.ClientTimeout(total=None, sock_connect=seconds, connect=seconds)
-
-
-def _describe(exc: aiohttp.ClientError) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"connection to {exc.host}:{exc.port} failed ({exc.os_error.strerror or exc.os_error})"
-    return str(exc) or type(exc).__name__
+                await self._pool.aclose()
+            self._pool = None
