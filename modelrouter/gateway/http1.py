@@ -5,14 +5,16 @@ Why not aiohttp's client: profiled under load (py-spy, 16 connections), aiohttp'
 object with its own header multidicts, payload registry lookup, cookie and proxy checks,
 trace hooks and timers, and sends the body from a task of its own. A gateway's upstream
 calls are one shape (a POST of bytes already encoded, to a handful of origins), so this
-client does only that: one write per request, llhttp (the parser behind Node.js and
-uvicorn) for the answer, a LIFO pool per origin. Everything that is not HTTP framing
-stays with the libraries that do it well: DNS through an aiohttp resolver (guarded by the
+client does only that: one write per request (bodies under 64 KiB), llhttp (the parser
+behind Node.js and uvicorn) for the answer, a LIFO pool per origin whose idle connections
+close after KEEPALIVE_S. Switching cut the gateway's instructions per answer by 22%
+(bench/instructions.py, mr-full: 1,164k -> 911k). Everything that is not HTTP framing stays
+with the libraries that do it well: DNS through an aiohttp resolver (guarded by the
 transport), connecting through aiohappyeyeballs (RFC 8305), TLS through `ssl` and asyncio.
 
 Deliberately not here: redirects (never followed), cookies (never kept), proxies, HTTP/2,
-request bodies that are not bytes. No `accept-encoding` is sent; a body a server compresses
-anyway (gzip or deflate) is decompressed.
+HEAD, request bodies that are not bytes. No `accept-encoding` is sent; a body a server
+compresses anyway (gzip or deflate) is decompressed, up to MAX_DECODED.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ MAX_DECODED = 64 << 20
 """The most a compressed body may expand to (a small body must not become gigabytes in memory)."""
 _OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 """Headers the client writes itself (a `host` given, as SigV4 signs one, replaces the URL's)."""
+_NO_CONTENT = frozenset({"GET", "DELETE", "OPTIONS"})
+"""Methods whose empty request carries no content-length (RFC 9110 section 8.6)."""
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -131,7 +135,13 @@ def origin_of(url: str) -> Origin:
 
 
 def request_head(method: str, origin: Origin, headers: Mapping[str, str], length: int) -> bytes:
-    """The request line and headers; a name or value that could split the request is refused."""
+    """The request line and headers; a name or value that could split the request is refused.
+
+    HEAD is refused: its answer's length describes a body that never comes, which the
+    response parser would wait for (the gateway never sends one).
+    """
+    if method == "HEAD":
+        raise ValueError("HEAD requests are not supported")
     host = origin.host_header
     lines = [f"{method} {origin.target} HTTP/1.1\r\n"]
     for name, value in headers.items():
@@ -145,7 +155,8 @@ def request_head(method: str, origin: Origin, headers: Mapping[str, str], length
     if _BAD_VALUE.search(checked) or not all(_valid_name(n) for n in headers):
         bad = [n for n, v in headers.items() if not _valid_name(n) or _BAD_VALUE.search(v)]
         raise ValueError(f"header {bad[0][:40]!r} has a character that cannot be sent")
-    lines[0] += f"host: {host}\r\ncontent-length: {length}\r\n"
+    framing = f"content-length: {length}\r\n" if length or method not in _NO_CONTENT else ""
+    lines[0] += f"host: {host}\r\n{framing}"
     lines.append("\r\n")
     try:
         return "".join(lines).encode("latin-1")

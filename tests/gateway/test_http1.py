@@ -400,6 +400,11 @@ def test_urls_are_parsed_once_into_what_is_sent() -> None:
     )
     assert head.startswith(b"POST /model HTTP/1.1\r\nhost: signed.example.com\r\ncontent-length: 3\r\n")
     assert b"999" not in head and b"x-amz-date: 20261207T000000Z\r\n" in head
+    origin = http1.origin_of("https://example.com/models")
+    assert b"content-length" not in http1.request_head("GET", origin, {}, 0)
+    assert b"content-length: 0\r\n" in http1.request_head("POST", origin, {}, 0)
+    with pytest.raises(ValueError, match="HEAD"):
+        http1.request_head("HEAD", origin, {}, 0)
     for bad, match in [
         ("ftp://example.com/", "scheme"),
         ("https://user:secret@example.com/", "credentials"),
