@@ -10,8 +10,8 @@ and of its children (the ledger's ingester). `bench/instructions.py` is the exac
 complement for the Python hot path (instruction counts); this one also sees system calls
 and the ingester.
 
-Targets are those of bench/peers/run.py, optionally `@TREE` (a checkout to import
-modelrouter from):
+Targets are those of bench/peers/run.py but `direct` and `litellm` (Portkey too, to hold a
+ratio to it steady); modelrouter's optionally `@TREE` (a checkout to import modelrouter from):
 
     python bench/ab.py mr-full@/path/to/base mr-full [--rounds 10] [--seconds 3] [--connections 16]
 """
@@ -112,8 +112,12 @@ def main() -> None:
     parser.add_argument("--mode", default="chat", choices=("chat", "stream"))
     args = parser.parse_args()
     for spec in args.targets:
-        if spec.partition("@")[0] not in ALL or spec.startswith(("direct", "portkey", "litellm")):
-            parser.error(f"{spec}: compare floor or modelrouter targets (mr-pass, mr-o2a, mr-a2o, mr-full)")
+        name, _, tree = spec.partition("@")
+        if name not in ALL or name in ("direct", "litellm") or (tree and not name.startswith("mr-")):
+            parser.error(
+                f"{spec}: compare floor, portkey or modelrouter targets (mr-pass, mr-o2a, mr-a2o, "
+                "mr-full; only these take @TREE)"
+            )
     install(args.targets)
     work = Path(tempfile.mkdtemp(prefix="mr-ab-"))
     work.chmod(0o755)  # nginx's workers read the mock's files
