@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 from aiohttp import DefaultResolver
+from hypothesis import given
+from hypothesis import strategies as st
+from typing_extensions import override
 
 from modelrouter.gateway import http1
 
@@ -413,3 +416,102 @@ def test_urls_are_parsed_once_into_what_is_sent() -> None:
     ]:
         with pytest.raises(ValueError, match=match):
             http1.origin_of(bad)
+
+
+class _Wire(asyncio.Transport):
+    """A transport that only records: the test plays the server by feeding the protocol."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+        self.reading = True
+
+    @override
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        pass
+
+    @override
+    def is_closing(self) -> bool:
+        return self.closed
+
+    @override
+    def close(self) -> None:
+        self.closed = True
+
+    @override
+    def abort(self) -> None:
+        self.closed = True
+
+    @override
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    @override
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+VALID = [
+    answer(b'{"id": "x"}', "content-type: application/json"),
+    b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    b"HTTP/1.1 103 Early Hints\r\n\r\n" + answer(b"after hints"),
+    answer(gzip.compress(b"zipped body"), "content-encoding: gzip"),
+]
+
+
+async def _play(pieces: list[bytes], end: bool) -> tuple[int, bytes] | http1.ClientError:
+    """Feed `pieces` as the server's bytes (then its close, if `end`); what the caller gets."""
+    pool = http1.Pool(DefaultResolver(), plain_socket)
+    connection = http1.Connection(pool, ("http", "h", 80, 0))
+    connection.connection_made(_Wire())
+    head = connection.send(b"POST / HTTP/1.1\r\n\r\n")
+    for piece in pieces:
+        connection.data_received(piece)
+    if end:
+        connection.connection_lost(None)
+    if not head.done():
+        return http1.Disconnected("no head yet")  # the caller would wait on (a deadline ends it)
+    try:
+        response = head.result()
+    except http1.ClientError as exc:
+        return exc
+    body = []
+    try:
+        while not response._complete or response._chunks:
+            if not response._chunks and response._error is None and not response._complete:
+                break  # would wait for more bytes
+            chunk = await response.readany()
+            if not chunk:
+                break
+            body.append(chunk)
+    except http1.ClientError as exc:
+        return exc
+    return response.status, b"".join(body)
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    return [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+
+
+@given(valid=st.sampled_from(VALID), cuts=st.lists(st.integers(min_value=0), max_size=8))
+def test_an_answer_reads_the_same_however_its_bytes_are_split(valid: bytes, cuts: list[int]) -> None:
+    whole = asyncio.run(_play([valid], end=False))
+    assert not isinstance(whole, http1.ClientError)
+    assert asyncio.run(_play(_split(valid, cuts), end=False)) == whole
+
+
+@given(
+    prefix=st.sampled_from(
+        [b"", *VALID, b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n"]
+    ),
+    noise=st.binary(max_size=300),
+    cuts=st.lists(st.integers(min_value=0), max_size=6),
+    end=st.booleans(),
+)
+def test_whatever_a_server_sends_is_an_answer_or_a_client_error(
+    prefix: bytes, noise: bytes, cuts: list[int], end: bool
+) -> None:
+    """Never another exception: the transport turns a ClientError into the provider's failure."""
+    result = asyncio.run(_play(_split(prefix + noise, cuts), end))
+    assert isinstance(result, http1.ClientError | tuple)
