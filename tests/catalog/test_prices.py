@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
+import genai_prices
 import pytest
+from genai_prices.types import ModelPrice
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelrouter.catalog import micro_usd
 from modelrouter.catalog.catalog import Entry
+from modelrouter.catalog.prices import Price
 from modelrouter.engine import Engine
 from modelrouter.ir import Usage
 
@@ -99,3 +106,82 @@ def test_micro_usd_rounds_half_up_to_integer_micro_dollars() -> None:
     assert micro_usd(Decimal("0.0000005")) == 1
     assert micro_usd(Decimal("0.00000049")) == 0
     assert micro_usd(Decimal("1.5225") * Decimal("1.1")) == 1_674_750
+
+
+_COUNT = st.integers(min_value=0, max_value=3_000_000)
+
+
+@functools.cache
+def _all_rates() -> list[Any]:
+    """Every distinct set of rates in the bundled catalog, plus shapes it may not hold."""
+    catalog = Engine.load(None).catalog
+    found = {id(e.price.rates): e.price.rates for e in catalog.entries if e.price is not None}
+    synthetic = [
+        ModelPrice(input_mtok=Decimal("0.15"), output_mtok=Decimal("0.6")),  # no cache prices at all
+        ModelPrice(input_mtok=Decimal(3), output_mtok=Decimal(15), cache_write_mtok=Decimal("3.75")),
+        ModelPrice(input_mtok=Decimal("1.1"), output_mtok=Decimal("4.4"), requests_kcount=Decimal(5)),
+    ]
+    return [*found.values(), *synthetic]
+
+
+_RATES = st.deferred(lambda: st.sampled_from(_all_rates()))  # the catalog loads when first drawn
+
+
+@settings(max_examples=300)
+@given(
+    rates=_RATES,
+    counts=st.tuples(_COUNT, _COUNT, _COUNT, _COUNT, _COUNT),
+)
+def test_the_fast_cost_is_genai_prices_own(rates: Any, counts: tuple[int, ...]) -> None:
+    """Every answer is priced through the affine fast path; it must say what calc_price says.
+
+    Counts are drawn independently, so most are not well-formed (reads past the prompt): those
+    go to calc_price as before, errors included.
+    """
+    fields = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+    )
+    usage = Usage(**dict(zip(fields, counts, strict=True)))
+    price = Price(rates, "test", None, None, "catalog")
+    try:
+        expected: Decimal | str = rates.calc_price(
+            genai_prices.Usage(**dict(zip(fields, counts, strict=True)))
+        )["total_price"]
+    except ValueError as exc:
+        expected = f"ValueError: {exc}"
+    try:
+        got: Decimal | str = price.cost(usage)
+    except ValueError as exc:
+        got = f"ValueError: {exc}"
+    assert got == expected
+
+
+@given(rates=_RATES, prompt=_COUNT, output=_COUNT, data=st.data())
+def test_the_fast_cost_on_well_formed_usage(
+    rates: Any, prompt: int, output: int, data: st.DataObject
+) -> None:
+    """The same, with usage as providers report it (reads and writes within the prompt)."""
+    read = data.draw(st.integers(min_value=0, max_value=prompt))
+    write = data.draw(st.integers(min_value=0, max_value=prompt - read))
+    write_1h = data.draw(st.integers(min_value=0, max_value=write))
+    usage = Usage(
+        input_tokens=prompt,
+        output_tokens=output,
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        cache_write_1h_tokens=write_1h,
+    )
+    expected = rates.calc_price(
+        genai_prices.Usage(
+            input_tokens=prompt,
+            output_tokens=output,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            cache_write_1h_tokens=write_1h,
+        )
+    )["total_price"]
+    assert Price(rates, "test", None, None, "catalog").cost(usage) == expected
