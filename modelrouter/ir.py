@@ -243,6 +243,16 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
+BILLED_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+)
+"""The `Usage` counts prices apply to (reasoning is part of the output), in genai-prices' order."""
+
+
 @dataclass(slots=True, kw_only=True)
 class Response:
     """A complete (non-streamed) model answer."""

@@ -20,7 +20,7 @@ from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Tier, TieredPrices
 
 from modelrouter.catalog.records import Confidence, Offering, PriceOverride, Provider
-from modelrouter.ir import Usage
+from modelrouter.ir import BILLED_COUNTS, Usage
 
 __all__ = ["Price", "micro_usd", "offering_price"]
 
@@ -120,20 +120,13 @@ class Price:
         return _calc(rates, counts)
 
 
-_COUNTS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-)
 _PROBE = 1_000_000
 _AFFINE: dict[int, tuple[ModelPrice, _Affine | None]] = {}
 """Coefficients by rates object (held, so its id cannot be reused while cached)."""
 
 
 def _calc(rates: ModelPrice, counts: tuple[int, ...]) -> Decimal:
-    total: Decimal = rates.calc_price(genai_prices.Usage(**dict(zip(_COUNTS, counts, strict=True))))[
+    total: Decimal = rates.calc_price(genai_prices.Usage(**dict(zip(BILLED_COUNTS, counts, strict=True))))[
         "total_price"
     ]
     return total

@@ -53,12 +53,5 @@ def merged(old: ir.Usage | None, new: ir.Usage) -> ir.Usage:
     """Cumulative figures: a later report wins field by field unless it reports nothing there."""
     if old is None:
         return new
-    fields = (
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-    )
-    latest = {f: getattr(new, f) or getattr(old, f) for f in fields}
+    latest = {f: getattr(new, f) or getattr(old, f) for f in ir.BILLED_COUNTS}
     return ir.Usage(**latest, reasoning_tokens=new.reasoning_tokens or old.reasoning_tokens)

@@ -17,7 +17,7 @@ from modelrouter.catalog import micro_usd
 from modelrouter.catalog.catalog import Entry
 from modelrouter.catalog.prices import Price
 from modelrouter.engine import Engine
-from modelrouter.ir import Usage
+from modelrouter.ir import BILLED_COUNTS, Usage
 
 
 def entry(engine: Engine, offering: str) -> Entry:
@@ -138,18 +138,11 @@ def test_the_fast_cost_is_genai_prices_own(rates: Any, counts: tuple[int, ...]) 
     Counts are drawn independently, so most are not well-formed (reads past the prompt): those
     go to calc_price as before, errors included.
     """
-    fields = (
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_1h_tokens",
-    )
-    usage = Usage(**dict(zip(fields, counts, strict=True)))
+    usage = Usage(**dict(zip(BILLED_COUNTS, counts, strict=True)))
     price = Price(rates, "test", None, None, "catalog")
     try:
         expected: Decimal | str = rates.calc_price(
-            genai_prices.Usage(**dict(zip(fields, counts, strict=True)))
+            genai_prices.Usage(**dict(zip(BILLED_COUNTS, counts, strict=True)))
         )["total_price"]
     except ValueError as exc:
         expected = f"ValueError: {exc}"
