@@ -233,22 +233,24 @@ class Response:
     # --- fed by the connection ---------------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
+        if self._error is not None:
+            return  # a refused body is read no further (and `max_length` 0 would mean no bound)
         if self._decoder is not None:
             try:
                 data = self._decoder.decompress(data, MAX_DECODED + 1 - self._decoded)
             except zlib.error as exc:
-                self._fail(BadResponse(f"the compressed body cannot be decoded: {exc}"))
+                self._refuse(BadResponse(f"the compressed body cannot be decoded: {exc}"))
                 return
             self._decoded += len(data)
             if self._decoded > MAX_DECODED:
-                self._fail(BadResponse(f"the compressed body expands past {MAX_DECODED} bytes"))
+                self._refuse(BadResponse(f"the compressed body expands past {MAX_DECODED} bytes"))
                 return
         if data:
             self._chunks.append(data)
             self._size += len(data)
 
     def _finish(self) -> None:
-        if self._decoder is not None:
+        if self._decoder is not None and self._error is None:  # no error: no input held back
             with contextlib.suppress(zlib.error):
                 tail = self._decoder.flush()
                 if tail:
@@ -260,6 +262,12 @@ class Response:
     def _fail(self, error: ClientError) -> None:
         if not self._complete and self._error is None:
             self._error = error
+
+    def _refuse(self, error: ClientError) -> None:
+        """A body that cannot be read on: the error, and its connection dropped."""
+        self._fail(error)
+        if self._connection is not None:
+            self._connection.abort()
 
 
 def _decoder(encoding: str | None) -> Any:

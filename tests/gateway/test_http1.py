@@ -515,3 +515,26 @@ def test_whatever_a_server_sends_is_an_answer_or_a_client_error(
     """Never another exception: the transport turns a ClientError into the provider's failure."""
     result = asyncio.run(_play(_split(prefix + noise, cuts), end))
     assert isinstance(result, http1.ClientError | tuple)
+
+
+def test_a_compressed_body_never_expands_past_its_bound_however_it_arrives() -> None:
+    """Past the bound, no more is decompressed (zlib's max_length 0 would mean no bound at all)."""
+    bomb = gzip.compress(bytes(3 * http1.MAX_DECODED))
+    framed = b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(bomb)
+
+    async def play() -> tuple[http1.Response, _Wire]:
+        pool = http1.Pool(DefaultResolver(), plain_socket)
+        connection = http1.Connection(pool, ("http", "h", 80, 0))
+        wire = _Wire()
+        connection.connection_made(wire)
+        head = connection.send(b"POST / HTTP/1.1\r\n\r\n")
+        data = framed + bomb
+        for start in range(0, len(data), 16 << 10):
+            connection.data_received(data[start : start + (16 << 10)])
+        return head.result(), wire
+
+    response, wire = asyncio.run(play())
+    assert isinstance(response._error, http1.BadResponse) and "expands past" in str(response._error)
+    assert response._decoded <= http1.MAX_DECODED + 1
+    assert response._size <= http1.MAX_DECODED
+    assert wire.closed, "the connection is dropped"
