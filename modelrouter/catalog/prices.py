@@ -105,7 +105,7 @@ class Price:
         Decimal products; anything else (tiers, a usage genai-prices would refuse, a past
         date) goes to `calc_price` itself. A test holds the two equal over the whole catalog.
         """
-        counts = (
+        counts = (  # in BILLED_COUNTS order, read directly: this runs for every answer
             usage.input_tokens,
             usage.output_tokens,
             usage.cache_read_tokens,

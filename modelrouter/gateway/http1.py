@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import aiohappyeyeballs
 import httptools
@@ -48,6 +49,7 @@ __all__ = [
     "Origin",
     "Pool",
     "Response",
+    "verifying_context",
 ]
 
 KEEPALIVE_S = 15.0
@@ -112,8 +114,6 @@ class Origin:
 @functools.lru_cache(maxsize=1024)
 def origin_of(url: str) -> Origin:
     """Parse `url` once (providers' URLs repeat); raises ValueError for what cannot be called."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -125,9 +125,10 @@ def origin_of(url: str) -> Origin:
         raise ValueError("the URL has no host")
     if not host.isascii():
         host = host.encode("idna").decode("ascii")
-    port = parts.port or (443 if scheme == "https" else 80)
+    default_port = 443 if scheme == "https" else 80
+    port = parts.port or default_port
     shown = f"[{host}]" if ":" in host else host
-    host_header = shown if port == (443 if scheme == "https" else 80) else f"{shown}:{port}"
+    host_header = shown if port == default_port else f"{shown}:{port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if _BAD_VALUE.search(target) or " " in target:
         raise ValueError("the URL's path may not contain spaces or control characters")
@@ -271,9 +272,9 @@ class Response:
 
 
 def _decoder(encoding: str | None) -> Any:
-    if encoding is None or encoding.lower() in ("identity", ""):
+    kind = (encoding or "").strip().lower()
+    if kind in ("", "identity"):
         return None
-    kind = encoding.lower().strip()
     if kind in ("gzip", "x-gzip"):
         return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if kind == "deflate":
@@ -560,7 +561,7 @@ class Pool:
         for key, idle in list(self._idle.items()):
             kept = []
             for connection in idle:
-                if connection.usable and now - connection.idle_since < self._keepalive_s:
+                if self._fresh(connection, now):
                     kept.append(connection)
                 else:
                     connection.close()
@@ -589,10 +590,14 @@ class Pool:
         now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.usable and now - connection.idle_since < self._keepalive_s:
+            if self._fresh(connection, now):
                 return connection
             connection.close()
         return None
+
+    def _fresh(self, connection: Connection, now: float) -> bool:
+        """Whether an idle connection may take a request (open, and idle less than the keep-alive)."""
+        return connection.usable and now - connection.idle_since < self._keepalive_s
 
     async def _connect(
         self, key: tuple[Any, ...], origin: Origin, context: ssl.SSLContext | None
@@ -614,10 +619,7 @@ class Pool:
                 ssl=context,
                 server_hostname=origin.host.rstrip(".") if context is not None else None,
             )
-        except ssl.SSLError as exc:
-            sock.close()
-            raise ConnectFailed(origin.host, origin.port, exc) from exc
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError (a failed handshake) among them
             sock.close()
             raise ConnectFailed(origin.host, origin.port, exc) from exc
         except BaseException:  # the deadline passed during the TLS handshake
@@ -628,43 +630,45 @@ class Pool:
 
     async def _addresses(self, host: str, port: int) -> list[Any]:
         """Address infos to connect to: a literal IP as is, a name through the (cached) resolver."""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            literal = None
-        if literal is not None:
-            results: list[ResolveResult] = [
-                {
-                    "hostname": host,
-                    "host": host,
-                    "port": port,
-                    "family": socket.AF_INET6 if literal.version == 6 else socket.AF_INET,
-                    "proto": 0,
-                    "flags": 0,
-                }
-            ]
-        else:
-            cached = self._dns.get((host, port))
-            if cached is not None and cached[0] > time.monotonic():
-                results = cached[1]
+        addresses = [(host, port)] if _is_ip(host) else await self._resolved(host, port)
+        infos: list[Any] = []
+        for address, at in addresses:
+            if ":" in address:
+                infos.append(
+                    (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, at, 0, 0))
+                )
             else:
-                try:
-                    results = await self._resolver.resolve(host, port, socket.AF_UNSPEC)
-                except OSError as exc:
-                    raise ConnectFailed(host, port, exc) from exc
-                self._dns[(host, port)] = (time.monotonic() + DNS_TTL_S, results)
-        infos = []
-        for result in results:
-            address = result["host"]
-            ipv6 = ":" in address
-            family = socket.AF_INET6 if ipv6 else socket.AF_INET
-            addr = (address, result["port"], 0, 0) if ipv6 else (address, result["port"])
-            infos.append((family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", addr))
+                infos.append((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, at)))
         return infos
+
+    async def _resolved(self, host: str, port: int) -> list[tuple[str, int]]:
+        cached = self._dns.get((host, port))
+        if cached is not None and cached[0] > time.monotonic():
+            results = cached[1]
+        else:
+            try:
+                results = await self._resolver.resolve(host, port, socket.AF_UNSPEC)
+            except OSError as exc:
+                raise ConnectFailed(host, port, exc) from exc
+            self._dns[(host, port)] = (time.monotonic() + DNS_TTL_S, results)
+        return [(result["host"], result["port"]) for result in results]
 
     def _verified(self) -> ssl.SSLContext:
         if self._default_tls is None:
-            context = ssl.create_default_context()
-            context.set_alpn_protocols(("http/1.1",))
-            self._default_tls = context
+            self._default_tls = verifying_context()
         return self._default_tls
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def verifying_context(cafile: str | None = None) -> ssl.SSLContext:
+    """TLS that verifies against `cafile`, or the system store (which honours SSL_CERT_FILE/DIR)."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.set_alpn_protocols(("http/1.1",))  # the only protocol this client speaks
+    return context

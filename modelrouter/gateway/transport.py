@@ -266,11 +266,9 @@ def provider_tls(config: Config) -> dict[str, ssl.SSLContext]:
         if not path:
             continue
         try:
-            context = ssl.create_default_context(cafile=str(path))
-        except (OSError, ssl.SSLError) as exc:
+            contexts[provider_id] = http1.verifying_context(cafile=str(path))
+        except OSError as exc:  # ssl.SSLError among them
             raise ConfigError(f"providers.{provider_id}.ca_bundle: cannot load {path}: {exc}") from exc
-        context.set_alpn_protocols(("http/1.1",))
-        contexts[provider_id] = context
     return contexts
 
 
