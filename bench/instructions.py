@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import http.client
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -101,6 +102,9 @@ def count(spec: str, n: int, mode_name: str) -> float:
                 time.sleep(0.5)
             finally:
                 stop(target.process)
+            if keep := os.environ.get("BENCH_KEEP_CALLGRIND"):  # for callgrind_annotate
+                for path in out.parent.glob(out.name + "*"):
+                    shutil.copy(path, Path(keep) / f"{name}-{path.name}")
             return total_instructions(out) / n
     finally:
         with contextlib.suppress(OSError):

@@ -1,18 +1,23 @@
-"""The server protocol's transport: a response head leaves with the body, never reordered or lost."""
+"""The server protocol's response path: uvicorn's bytes, in one write per answer, never reordered."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import aiohttp
 import pytest
 import uvicorn
+from hypothesis import given
+from hypothesis import strategies as st
+from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, RequestResponseCycle
 
-from modelrouter.gateway.protocol import CoalescingTransport, GatewayHttpProtocol
+from modelrouter.gateway.protocol import GatewayCycle, GatewayHttpProtocol
 from tests.gateway.harness import free_port
 
-HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"
+LOG = logging.getLogger("test")
 
 
 class Recorder:
@@ -23,7 +28,8 @@ class Recorder:
         self.closed = False
 
     def write(self, data: bytes) -> None:
-        self.writes.append(data)
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
 
     def close(self) -> None:
         self.closed = True
@@ -31,55 +37,162 @@ class Recorder:
     def is_closing(self) -> bool:
         return self.closed
 
-    def get_extra_info(self, name: str) -> Any:
-        return f"info:{name}"
 
-
-def _wrapped() -> tuple[Recorder, CoalescingTransport]:
+def _cycle(
+    kind: type[RequestResponseCycle] = GatewayCycle, method: str = "GET", keep_alive: bool = True
+) -> tuple[Recorder, RequestResponseCycle, list[str]]:
     recorder = Recorder()
-    return recorder, CoalescingTransport(recorder, asyncio.get_running_loop())  # type: ignore[arg-type]
+    completed: list[str] = []
+    cycle = kind(
+        scope={"method": method, "http_version": "1.1"},  # type: ignore[typeddict-item]
+        transport=recorder,  # type: ignore[arg-type]
+        flow=FlowControl(recorder),  # type: ignore[arg-type]
+        logger=LOG,
+        access_logger=LOG,
+        access_log=False,
+        default_headers=[(b"date", b"Mon, 07 Dec 2026 09:00:00 GMT")],
+        message_event=asyncio.Event(),
+        expect_100_continue=False,
+        keep_alive=keep_alive,
+        on_response=lambda: completed.append("done"),
+    )
+    return recorder, cycle, completed
+
+
+def _start(headers: list[tuple[bytes, bytes]], status: int = 200) -> Any:
+    return {"type": "http.response.start", "status": status, "headers": headers}
+
+
+def _body(body: bytes, more: bool = False) -> Any:
+    return {"type": "http.response.body", "body": body, "more_body": more}
+
+
+HEAD = b"HTTP/1.1 200 OK\r\ndate: Mon, 07 Dec 2026 09:00:00 GMT\r\ncontent-length: 5\r\n\r\n"
 
 
 async def test_head_and_body_of_one_step_leave_in_one_write() -> None:
-    recorder, transport = _wrapped()
-    transport.write(HEAD)
+    recorder, cycle, completed = _cycle()
+    await cycle.send(_start([(b"content-length", b"5")]))
     assert recorder.writes == []
-    transport.write(b"hello")
+    await cycle.send(_body(b"hello"))
     assert recorder.writes == [HEAD + b"hello"]
+    assert completed == ["done"] and cycle.response_complete
     await asyncio.sleep(0)  # the scheduled flush finds nothing left
     assert recorder.writes == [HEAD + b"hello"]
 
 
-async def test_a_head_alone_leaves_when_the_loop_moves_on() -> None:
-    recorder, transport = _wrapped()
-    transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+async def test_a_head_alone_leaves_when_the_loop_moves_on_and_chunks_follow_in_order() -> None:
+    recorder, cycle, completed = _cycle()
+    await cycle.send(_start([(b"content-type", b"text/event-stream")]))
     await asyncio.sleep(0)
-    assert recorder.writes == [b"HTTP/1.1 204 No Content\r\n\r\n"]
+    assert recorder.writes == [
+        b"HTTP/1.1 200 OK\r\ndate: Mon, 07 Dec 2026 09:00:00 GMT\r\n"
+        b"content-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    ]
+    await cycle.send(_body(b"data: 1\n\n", more=True))
+    await cycle.send(_body(b"data: 2\n\n", more=True))
+    await cycle.send(_body(b""))
+    assert recorder.writes[1:] == [b"9\r\ndata: 1\n\n\r\n", b"9\r\ndata: 2\n\n\r\n", b"0\r\n\r\n"]
+    assert completed == ["done"]
 
 
-async def test_stream_chunks_after_the_first_go_out_at_once_in_order() -> None:
-    recorder, transport = _wrapped()
-    transport.write(HEAD)
-    transport.write(b"data: 1\n\n")
-    transport.write(b"data: 2\n\n")
-    assert recorder.writes == [HEAD + b"data: 1\n\n", b"data: 2\n\n"]
-
-
-async def test_close_sends_what_is_held_first() -> None:
-    recorder, transport = _wrapped()
-    transport.write(HEAD)
-    transport.close()
-    assert recorder.writes == [HEAD] and recorder.closed
-    assert transport.is_closing()
-    assert transport.get_extra_info("peername") == "info:peername"
-
-
-async def test_nothing_is_written_to_a_closed_transport() -> None:
-    recorder, transport = _wrapped()
-    transport.write(HEAD)
-    recorder.closed = True  # the peer went away before the loop moved on
+async def test_a_client_gone_before_the_flush_gets_nothing() -> None:
+    recorder, cycle, _ = _cycle()
+    await cycle.send(_start([(b"content-length", b"5")]))
+    cycle.disconnected = True
     await asyncio.sleep(0)
+    await cycle.send(_body(b"hello"))
     assert recorder.writes == []
+
+
+async def test_connection_close_closes_after_the_answer() -> None:
+    recorder, cycle, _ = _cycle(keep_alive=False)
+    await cycle.send(_start([(b"content-length", b"2")]))
+    await cycle.send(_body(b"ok"))
+    assert recorder.writes[0].endswith(b"connection: close\r\n\r\nok") and recorder.closed
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "why"),
+    [
+        (b"x-note", b"a\r\nset-cookie: b=1", "value"),
+        (b"x-note", b"a\x00b", "value"),
+        (b"x-bad name", b"v", "name"),
+        (b"x-bad:name", b"v", "name"),
+    ],
+)
+async def test_a_header_that_could_split_the_answer_is_refused_before_anything_is_sent(
+    name: bytes, value: bytes, why: str
+) -> None:
+    recorder, cycle, _ = _cycle()
+    with pytest.raises(RuntimeError, match=f"Invalid HTTP header {why}"):
+        await cycle.send(_start([(b"content-length", b"0"), (name, value)]))
+    await asyncio.sleep(0)
+    assert recorder.writes == [] and not cycle.response_started
+
+
+@given(st.lists(st.tuples(st.binary(max_size=8), st.binary(max_size=8)), max_size=4))
+def test_headers_are_refused_exactly_when_uvicorns_patterns_would(headers: list[tuple[bytes, bytes]]) -> None:
+    """The translate-table check matches uvicorn's per-header regular expressions on any bytes."""
+    name_bad = any(HEADER_RE.search(name) for name, _ in headers)
+    value_bad = any(HEADER_VALUE_RE.search(value) for _, value in headers)
+    _, cycle, _ = _cycle()
+    outcome = "ok"
+    try:
+        asyncio.run(cycle.send(_start([(b"content-length", b"0"), *headers])))
+    except RuntimeError as exc:
+        outcome = "name" if "name" in str(exc) else "value"
+    except ValueError:  # a drawn content-length that is no number: past the checks
+        pass
+    assert outcome == ("name" if name_bad else "value" if value_bad else "ok")
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        *(b"content-type", b"Content-Length", b"content-length", b"x-request-id", b"Connection"),
+        *(b"connection", b"transfer-encoding", b"Transfer-Encoding", b"x-a b", b"x:y"),
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [b"5", b"0", b"3", b"close", b"keep-alive, Close", b"chunked", b"a\rb", b"v\t1"]
+)
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "HEAD"]),
+    status=st.sampled_from([200, 204, 304, 404, 500]),
+    keep_alive=st.booleans(),
+    headers=st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=5),
+    bodies=st.lists(st.binary(max_size=6), min_size=1, max_size=4),
+)
+def test_the_bytes_on_the_wire_are_uvicorns(
+    method: str, status: int, keep_alive: bool, headers: list[tuple[bytes, bytes]], bodies: list[bytes]
+) -> None:
+    """Whatever the app sends, the client reads what uvicorn's own cycle would have written."""
+
+    async def play(kind: type[RequestResponseCycle]) -> tuple[bytes, str | None, bool, bool]:
+        recorder, cycle, completed = _cycle(kind, method, keep_alive)
+        error = None
+        try:
+            await cycle.send(_start(headers, status))
+            for i, body in enumerate(bodies):
+                await cycle.send(_body(body, more=i < len(bodies) - 1))
+        except (RuntimeError, ValueError) as exc:  # ValueError: a content-length that is no number
+            error = f"{type(exc).__name__}: {exc}"
+        await asyncio.sleep(0)
+        return b"".join(recorder.writes), error, recorder.closed, bool(completed)
+
+    async def both() -> None:
+        ours, theirs = await play(GatewayCycle), await play(RequestResponseCycle)
+        if ours[1] is not None and theirs[1] is not None:
+            # Both refused (with several faults, not always naming the same one first).
+            # uvicorn may have written the head already (it refuses a body that does not
+            # match its length after sending the head); ours may still hold it.
+            assert theirs[0].startswith(ours[0])
+            return
+        assert ours == theirs
+
+    asyncio.run(both())
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
