@@ -50,13 +50,12 @@ from modelrouter.gateway.doors import Door
 from modelrouter.gateway.metrics import Metrics
 from modelrouter.gateway.needs import estimate_output_tokens, needs_of
 from modelrouter.gateway.relay import RelayDecoder, relayed
-from modelrouter.gateway.rows import USAGE_COLUMNS, attempt_row, cost_of, usd, where
+from modelrouter.gateway.rows import USAGE_COLUMNS, attempt_row, cost_of, final_request_row, usd
 from modelrouter.gateway.stream_usage import StreamUsage
 from modelrouter.gateway.transport import Deadlines
 from modelrouter.ids import uuid7
 from modelrouter.keys import KeyRecord
 from modelrouter.ledger import Ledger, now_iso
-from modelrouter.ledger.rows import REQUEST_COLUMNS
 from modelrouter.limits import Admission, Limiter, RedisState
 from modelrouter.redact import redact
 from modelrouter.routing.attempt import Answer, Attempt, Forwarder, Hooks, StreamAnswer, decoded
@@ -106,8 +105,6 @@ class Trace:
     attempt's final row for the request's, so a request costs two journal writes, not four;
     nothing waits across a call to a provider."""
 
-
-REQUEST_COLUMN_SET = frozenset(REQUEST_COLUMNS)
 
 CLIENT_ENDPOINT_FIELDS = frozenset(
     {
@@ -231,7 +228,7 @@ class ChatHandler:
             trace.admission = await self.limiter.admit(
                 caller.key, entries, needs.input_tokens or 0, request.max_tokens
             )
-        self._record_request(trace, "started", 1)
+        self._record_started(trace)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "request %s (%s, key %s): %s%s under %s -> %s",
@@ -526,12 +523,15 @@ class ChatHandler:
 
     # --- the ledger ------------------------------------------------------------------------
 
-    def _record_request(self, trace: Trace, state: str, version: int, **values: Any) -> None:
-        """Queue the request's row; it goes out with the next `_write` (see `Trace.unwritten`).
+    def _record_started(self, trace: Trace) -> None:
+        """Queue the request's `started` row; it goes out with the first attempt's (`Trace.unwritten`)."""
+        row = {**self._base_row(trace), "updated_at": now_iso(), "state": "started", "version": 1}
+        if trace.affinity:
+            row["affinity"] = trace.affinity
+        trace.unwritten.append(("requests", row))
 
-        Rows are sparse (no None values; the store fills in defaults), and the columns fixed
-        by routing are gathered once per request.
-        """
+    def _base_row(self, trace: Trace) -> dict[str, Any]:
+        """The columns routing fixed, gathered once per request; sparse (the store fills in None)."""
         if trace.row is None:
             decision = trace.decision
             base = {
@@ -546,13 +546,7 @@ class ChatHandler:
                 "policy": described(trace.policy) if trace.policy else None,
             }
             trace.row = {k: v for k, v in base.items() if v is not None}
-        if not values.keys() <= REQUEST_COLUMN_SET:
-            raise KeyError(f"unknown ledger column(s): {sorted(values.keys() - REQUEST_COLUMN_SET)}")
-        row = trace.row | {k: v for k, v in values.items() if v is not None}
-        row.update(updated_at=now_iso(), state=state, version=version)
-        if trace.affinity:  # it can change on the way (a failed offering moves the conversation)
-            row["affinity"] = trace.affinity
-        trace.unwritten.append(("requests", row))
+        return trace.row
 
     def _write(self, trace: Trace, *, start: bool = False) -> None:
         """Journal the queued rows in one write.
@@ -621,24 +615,20 @@ class ChatHandler:
             self._attempt_ended(trace, final, defer=True, source=source)
         cost = sum(trace.costs.values())
         latency = (time.monotonic() - trace.started) * 1000
-        place = where(entry)
-        self._record_request(
-            trace,
-            state,
-            2,
-            http_status=status,
+        row = final_request_row(
+            self._base_row(trace),
+            state=state,
+            status=status,
             attempts=len(trace.attempts),
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost_micro_usd=cost,
-            usage_source=source,
+            usage=usage,
+            source=source,
+            cost=cost,
             latency_ms=latency,
             error=error,
-            **place,
+            entry=entry,
+            affinity=trace.affinity,
         )
+        trace.unwritten.append(("requests", row))
         self._write(trace)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(

@@ -1,4 +1,4 @@
-"""The ledger rows of one chat request's attempts, and what they cost.
+"""The ledger rows of one chat request and its attempts, and what they cost.
 
 Rows are sparse: values that are not known are left out and the store fills in defaults.
 """
@@ -13,7 +13,7 @@ from modelrouter.catalog.prices import micro_usd
 from modelrouter.ledger import now_iso
 from modelrouter.routing.attempt import Attempt
 
-__all__ = ["USAGE_COLUMNS", "attempt_row", "cost_of", "usd", "where"]
+__all__ = ["USAGE_COLUMNS", "attempt_row", "cost_of", "final_request_row", "usd"]
 
 USAGE_COLUMNS = (
     "input_tokens",
@@ -65,16 +65,51 @@ def attempt_row(
     return row
 
 
-def where(entry: Entry | None) -> dict[str, Any]:
-    """The columns saying which offering answered (none when nothing did)."""
-    if entry is None:
-        return {}
-    return {
-        "provider": entry.provider.id,
-        "offering": entry.id,
-        "region": entry.offering.region,
-        "provider_model": entry.offering.provider_model,
+def final_request_row(
+    base: dict[str, Any],
+    *,
+    state: str,
+    status: int,
+    attempts: int,
+    usage: ir.Usage,
+    source: str,
+    cost: int,
+    latency_ms: float,
+    error: str | None,
+    entry: Entry | None,
+    affinity: str,
+) -> dict[str, Any]:
+    """A request's final row (version 2): `base` (what routing fixed) and how the request ended.
+
+    Built as one dict display (it runs once per request); sparse like every row.
+    """
+    row = {
+        **base,
+        "updated_at": now_iso(),
+        "state": state,
+        "version": 2,
+        "http_status": status,
+        "attempts": attempts,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cost_micro_usd": cost,
+        "usage_source": source,
+        "latency_ms": latency_ms,
     }
+    if error is not None:
+        row["error"] = error
+    if entry is not None:  # which offering answered
+        offering = entry.offering
+        row["provider"], row["offering"] = entry.provider.id, entry.id
+        row["provider_model"] = offering.provider_model
+        if offering.region is not None:
+            row["region"] = offering.region
+    if affinity:  # it can change on the way (a failed offering moves the conversation)
+        row["affinity"] = affinity
+    return row
 
 
 def cost_of(entry: Entry, usage: ir.Usage) -> int:
