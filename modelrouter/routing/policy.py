@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeAlias
+
+from typing_extensions import override
 
 from modelrouter.errors import BadRequest
 
@@ -78,6 +80,17 @@ class Policy:
     allow_fallbacks: bool = True
     sort: Sort | None = None
     name: str | None = field(default=None, compare=False)
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False)
+
+    @override
+    def __hash__(self) -> int:
+        """The fields' hash, worked out once: every request hashes its policy as a cache key."""
+        cached = self._hash
+        if cached is None:
+            cached = hash(tuple(getattr(self, name) for name in _COMPARED))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     """The policy's name, for display only (two equal policies with different names are equal)."""
 
     @classmethod
@@ -401,6 +414,10 @@ def _least(a: Any, b: Any) -> Any:
     if a is None:
         return b
     return a if b is None else min(a, b)
+
+
+_COMPARED = tuple(f.name for f in fields(Policy) if f.compare)
+"""The fields equality looks at (not `name`), so equal policies hash alike."""
 
 
 def described(policy: Policy) -> Mapping[str, Any]:

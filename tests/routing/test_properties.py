@@ -6,6 +6,7 @@ engine's compiled checks), so the engine is checked against a second implementat
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from decimal import Decimal
 
@@ -172,3 +173,15 @@ def test_context_fit_only_ever_removes_candidates(policy: Policy, model: str, to
     for candidate in fitted.candidates:
         window = candidate.entry.context_window
         assert window is None or tokens <= window
+
+
+@given(policies, policies)
+def test_policies_hash_as_they_compare_and_the_cached_hash_never_goes_stale(a: Policy, b: Policy) -> None:
+    """The hash is worked out once per policy; equal fields (whatever the names) hash alike."""
+    renamed = dataclasses.replace(a, name="renamed")
+    assert renamed == a and hash(renamed) == hash(a)
+    tightened = a.tighten(b)
+    assert hash(tightened) == hash(dataclasses.replace(tightened)) == hash(tightened)
+    if a == b:
+        assert hash(a) == hash(b)
+    assert hash(a) == hash(tuple(getattr(a, f.name) for f in dataclasses.fields(a) if f.compare))
