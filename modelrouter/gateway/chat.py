@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import operator
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -658,13 +659,18 @@ class ChatHandler:
         metrics.requests.inc((trace.door.protocol, model, provider, str(status)))
         metrics.latency.observe((model,), latency_ms / 1000)
         if len(trace.attempts) > 1:
-            self.metrics.fallbacks.inc()
-        for kind in USAGE_COLUMNS:
-            value = getattr(usage, kind)
-            if value:
-                metrics.tokens.inc((model, provider, kind.removesuffix("_tokens")), value)
+            metrics.fallbacks.inc()
+        tokens = metrics.tokens
+        for kind, count in zip(_TOKEN_KINDS, _billed(usage), strict=True):  # one C-level pass
+            if count:
+                tokens.inc((model, provider, kind), count)
         if cost:
             metrics.cost.inc((model, provider), cost / 1_000_000)
+
+
+_TOKEN_KINDS = tuple(column.removesuffix("_tokens") for column in USAGE_COLUMNS)
+"""The `kind` label of each usage column in `modelrouter_tokens` (input, output, cache_read…)."""
+_billed = operator.attrgetter(*USAGE_COLUMNS)
 
 
 def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:
