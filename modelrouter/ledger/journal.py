@@ -241,7 +241,7 @@ def _segments(directory: Path) -> list[tuple[int, Path]]:
 
 
 def _parse(data: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
-    for line in data.splitlines():
+    for line in data.split(b"\n"):  # JSON lines hold no raw newline (splitlines looked for six kinds)
         if not line.strip():
             continue
         try:

@@ -11,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from modelrouter.ledger import Ledger, attempt_row, now_iso, request_row
 from modelrouter.ledger.journal import Journal, JournalReader
@@ -409,3 +411,104 @@ def test_only_numbered_segments_are_read_in_numeric_order(tmp_path: Path) -> Non
     for name in ("10.jsonl", "2.jsonl", "notes.jsonl", "\u00b23.jsonl", ".jsonl", "4.json", "5.jsonl.tmp"):
         (tmp_path / name).write_bytes(b"")
     assert [(n, p.name) for n, p in _segments(tmp_path)] == [(2, "2.jsonl"), (10, "10.jsonl")]
+
+
+OPTIONAL_REQUEST_COLUMNS = {
+    "key_id": "k1",
+    "client_request_id": "c1",
+    "stream": True,
+    "substituted_from": "old-model",
+    "policy": {"name": "eu", "residency": ["EU"]},
+    "provider": "openai",
+    "http_status": 200,
+    "input_tokens": 12,
+    "cost_micro_usd": 7,
+    "usage_source": "reported",
+    "latency_ms": 2.5,
+    "error": "boom",
+    "affinity": "kept",
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    first=st.sets(st.sampled_from(sorted(OPTIONAL_REQUEST_COLUMNS))),
+    second=st.sets(st.sampled_from(sorted(OPTIONAL_REQUEST_COLUMNS))),
+)
+def test_sparse_rows_of_any_shape_store_what_complete_rows_store(
+    first: set[str], second: set[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A sparse row stores what the same row completed with every default stores.
+
+    The gateway journals rows without their None and default values, and each shape has a
+    statement of its own; a later version holding fewer columns resets the others (whole-row
+    upserts).
+    """
+    folder = tmp_path_factory.mktemp("shapes")
+    sparse, complete = open_store(f"sqlite:///{folder}/a.db"), open_store(f"sqlite:///{folder}/b.db")
+    try:
+        for version, chosen in ((1, first), (2, second)):
+            row: dict[str, object] = {"request_id": "r1", "created_at": "t0", "state": "ok"}
+            row["updated_at"] = f"t{version}"
+            row |= {name: OPTIONAL_REQUEST_COLUMNS[name] for name in sorted(chosen)} | {"version": version}
+            sparse.apply(
+                [row],
+                [
+                    {
+                        "request_id": "r1",
+                        "attempt_no": 1,
+                        "provider": "p",
+                        "offering": "o",
+                        "state": "ok",
+                        "started_at": "t0",
+                        "version": version,
+                    }
+                ],
+            )
+            complete.apply(
+                [request_row(**row)],
+                [
+                    attempt_row(
+                        request_id="r1",
+                        attempt_no=1,
+                        provider="p",
+                        offering="o",
+                        state="ok",
+                        started_at="t0",
+                        version=version,
+                    )
+                ],
+            )
+        for table in ("requests", "attempts"):
+            assert sparse.query(f"SELECT * FROM {table}") == complete.query(f"SELECT * FROM {table}")
+        stream, affinity = sparse.query("SELECT stream, affinity FROM requests")[0]
+        assert stream == (1 if "stream" in second else 0)
+        assert affinity == ("kept" if "affinity" in second else None)
+    finally:
+        sparse.close()
+        complete.close()
+
+
+def test_sparse_rows_reach_both_stores_whole(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        store.apply(
+            [
+                {
+                    "request_id": "r9",
+                    "created_at": now_iso(),
+                    "updated_at": now_iso(),
+                    "state": "ok",
+                    "stream": True,
+                    "policy": {"name": "eu"},
+                    "version": 2,
+                }
+            ],
+            [],
+        )
+        assert store.query("SELECT stream, policy, attempts, usage_source, error FROM requests") in (
+            [(1, '{"name":"eu"}', 0, "none", None)],  # SQLite: 0/1, JSON text
+            [(True, {"name": "eu"}, 0, "none", None)],  # PostgreSQL: boolean, JSONB
+        )
+    finally:
+        store.close()
