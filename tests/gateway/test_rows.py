@@ -78,33 +78,16 @@ def test_a_final_row_holds_the_outcome_in_ledger_columns_only() -> None:
     assert row["updated_at"] >= BASE["created_at"]
 
 
+def _plain_row(**changes: Any) -> dict[str, Any]:
+    """A final row with no usage, cost or affinity; `changes` override the outcome."""
+    arguments: dict[str, Any] = {"state": "ok", "status": 200, "attempts": 1, "usage": ir.Usage()}
+    arguments |= {"source": "none", "cost": 0, "latency_ms": 1.0, "error": None, "entry": None}
+    return final_request_row(BASE, affinity="", **(arguments | changes))
+
+
 def test_a_failed_request_row_is_sparse_and_names_no_offering() -> None:
-    row = final_request_row(
-        BASE,
-        state="upstream_error",
-        status=502,
-        attempts=1,
-        usage=ir.Usage(),
-        source="none",
-        cost=0,
-        latency_ms=1.0,
-        error="the provider failed",
-        entry=None,
-        affinity="",
-    )
+    row = _plain_row(state="upstream_error", status=502, error="the provider failed")
     assert set(row) <= set(REQUEST_COLUMNS) and None not in row.values()
     assert row["error"] == "the provider failed" and row["state"] == "upstream_error"
     assert not {"provider", "offering", "provider_model", "region", "affinity"} & set(row)
-    assert "region" not in final_request_row(
-        BASE,
-        state="ok",
-        status=200,
-        attempts=1,
-        usage=ir.Usage(),
-        source="none",
-        cost=0,
-        latency_ms=1.0,
-        error=None,
-        entry=_entry(None),
-        affinity="",
-    )
+    assert "region" not in _plain_row(entry=_entry(None))
