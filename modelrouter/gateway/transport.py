@@ -82,7 +82,9 @@ class Deadlines:
 
 
 class ReadTimer:
-    """The idle and total deadlines of one response's reads, on one lazily re-armed timer.
+    """The deadlines of one upstream wait after another (the answer's head, then each read).
+
+    One lazily re-armed timer serves them all.
 
     `asyncio.timeout` around every read costs a timer handle per chunk (about 5 us, most of a
     streamed chunk's relay cost); here a read only moves `due`, and the timer, when it fires
@@ -299,32 +301,43 @@ class Transport:
         return self._pool
 
     async def open(self, call: Call, deadlines: Deadlines, provider: str) -> UpstreamResponse:
-        """Send `call` and wait for the response headers within the connect and first-byte deadlines."""
-        budget = min(deadlines.first_byte, deadlines.remaining())
+        """Send `call` and wait for the response headers within the connect and first-byte deadlines.
+
+        Timed by a `ReadTimer` (one timer handle) rather than `asyncio.timeout`, whose context
+        manager cost about 29,000 instructions per request (callgrind), a twentieth of the
+        gateway's own work on a small answer.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        timer = ReadTimer(task)
+        budget = timer.arm(deadlines.first_byte, deadlines.total_at)
         try:
-            async with asyncio.timeout(max(budget, 0)):
-                response = await self._client().request(
-                    call.method,
-                    call.url,
-                    call.headers,
-                    call.body,
-                    tls=self._tls.get(provider),  # None: verified against the system store
-                    connect_timeout=deadlines.connect,
-                )
+            response = await self._client().request(
+                call.method,
+                call.url,
+                call.headers,
+                call.body,
+                tls=self._tls.get(provider),  # None: verified against the system store
+                connect_timeout=deadlines.connect,
+            )
+        except asyncio.CancelledError:
+            if not timer.expired():
+                raise  # the request itself was cancelled (its client left, or shutdown)
+            which = "first-byte" if budget == deadlines.first_byte else "total"
+            raise UpstreamTimeout(
+                f"{provider} did not answer within {budget:.1f}s ({which} deadline)", provider=provider
+            ) from None
         except http1.ConnectTimeout as exc:
             raise UpstreamTimeout(
                 f"{provider}: no connection within {deadlines.connect:.1f}s (connect deadline)",
                 provider=provider,
             ) from exc
-        except TimeoutError as exc:
-            which = "first-byte" if budget == deadlines.first_byte else "total"
-            raise UpstreamTimeout(
-                f"{provider} did not answer within {budget:.1f}s ({which} deadline)", provider=provider
-            ) from exc
         except http1.ClientError as exc:
             raise UpstreamConnectionError(f"cannot reach {provider}: {exc}", provider=provider) from exc
         except ValueError as exc:  # a URL or header that cannot be sent (config, or a client's header)
             raise UpstreamConnectionError(f"cannot call {provider}: {exc}", provider=provider) from exc
+        finally:
+            timer.close()
         if 300 <= response.status < 400:
             response.close()
             raise UpstreamConnectionError(

@@ -136,3 +136,50 @@ async def test_read_takes_a_body_whole_or_in_pieces_and_bounds_it(
         assert await upstream.read() == expected
     finally:
         await transport.aclose()
+
+
+async def _no_answer(request: web.Request) -> web.StreamResponse:
+    await asyncio.sleep(30)  # the headers never come within any test's deadline
+    return web.Response()
+
+
+@pytest.fixture
+async def silent() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_post("/silent", _no_answer)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/silent"
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize(("first_byte", "total", "which"), [(0.3, 10, "first-byte"), (5, 0.3, "total")])
+async def test_headers_that_never_come_time_out_at_the_nearer_deadline(
+    silent: str, first_byte: float, total: float, which: str
+) -> None:
+    transport = Transport()
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(connect=1, first_byte=first_byte, idle=5, total_at=loop.time() + total)
+    started = loop.time()
+    try:
+        with pytest.raises(UpstreamTimeout, match=f"within 0.3s \\({which} deadline\\)"):
+            await transport.open(UpstreamCall("POST", silent, {}, b""), deadlines, "fake")
+        assert 0.25 <= loop.time() - started < 2
+    finally:
+        await transport.aclose()
+
+
+async def test_a_cancellation_while_waiting_for_headers_stays_a_cancellation(silent: str) -> None:
+    transport = Transport()
+    loop = asyncio.get_running_loop()
+    deadlines = Deadlines(connect=1, first_byte=0.5, idle=5, total_at=loop.time() + 10)
+    opening = asyncio.create_task(transport.open(UpstreamCall("POST", silent, {}, b""), deadlines, "fake"))
+    await asyncio.sleep(0.1)
+    opening.cancel()
+    try:
+        with pytest.raises(asyncio.CancelledError):  # not an UpstreamTimeout
+            await opening
+    finally:
+        await transport.aclose()
