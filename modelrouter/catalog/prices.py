@@ -10,6 +10,7 @@ never float; `micro_usd` rounds a total to integer micro-dollars for storage.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -105,13 +106,7 @@ class Price:
         Decimal products; anything else (tiers, a usage genai-prices would refuse, a past
         date) goes to `calc_price` itself. A test holds the two equal over the whole catalog.
         """
-        counts = (  # in BILLED_COUNTS order, read directly: this runs for every answer
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_read_tokens,
-            usage.cache_write_tokens,
-            usage.cache_write_1h_tokens,
-        )
+        counts: tuple[int, ...] = _billed_counts(usage)
         if at is None:
             affine = _affine(self.rates)
             if affine is not None and affine.applies(counts):
@@ -120,6 +115,8 @@ class Price:
         return _calc(rates, counts)
 
 
+_billed_counts = operator.attrgetter(*BILLED_COUNTS)
+"""A usage's counts in BILLED_COUNTS order, read in one C-level call (every answer is priced)."""
 _PROBE = 1_000_000
 _AFFINE: dict[int, tuple[ModelPrice, _Affine | None]] = {}
 """Coefficients by rates object (held, so its id cannot be reused while cached)."""

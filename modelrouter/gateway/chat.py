@@ -661,7 +661,7 @@ class ChatHandler:
         if len(trace.attempts) > 1:
             metrics.fallbacks.inc()
         tokens = metrics.tokens
-        for kind, count in zip(_TOKEN_KINDS, _billed(usage), strict=True):  # one C-level pass
+        for kind, count in zip(_TOKEN_KINDS, _usage_counts(usage), strict=True):  # one C-level pass
             if count:
                 tokens.inc((model, provider, kind), count)
         if cost:
@@ -670,7 +670,7 @@ class ChatHandler:
 
 _TOKEN_KINDS = tuple(column.removesuffix("_tokens") for column in USAGE_COLUMNS)
 """The `kind` label of each usage column in `modelrouter_tokens` (input, output, cache_read…)."""
-_billed = operator.attrgetter(*USAGE_COLUMNS)
+_usage_counts = operator.attrgetter(*USAGE_COLUMNS)
 
 
 def _redacted(event: ir.StreamEvent) -> ir.StreamEvent:

@@ -57,9 +57,21 @@ def migrations(dialect: str) -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...], placeholder: str) -> str:
-    names = ", ".join(columns)
-    values = ", ".join(placeholder for _ in columns)
+def _upsert(
+    table: str,
+    columns: Sequence[str],
+    key: tuple[str, ...],
+    placeholder: str,
+    inserted: Sequence[str] | None = None,
+) -> str:
+    """The whole-row upsert, applied only when its version is higher than the stored one.
+
+    `inserted` binds only those columns; the others take their defaults, in the insert and
+    (through `excluded`) in the update.
+    """
+    bound = columns if inserted is None else inserted
+    names = ", ".join(bound)
+    values = ", ".join(placeholder for _ in bound)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
     return (
         f"INSERT INTO {table} ({names}) VALUES ({values}) "
@@ -196,12 +208,7 @@ def _shape(table: str, columns: tuple[str, ...], key: tuple[str, ...], keys: tup
     present = [name for name in columns if name in keys]
     if not present:
         raise ValueError(f"a {table} row with no ledger column: {sorted(keys)}")
-    names = ", ".join(present)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-    sql = (
-        f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in present)}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates} WHERE {table}.version < excluded.version"
-    )
+    sql = _upsert(table, columns, key, "?", present)
     values = operator.itemgetter(*present)
     booleans = tuple(i for i, name in enumerate(present) if name in _BOOLEAN_COLUMNS)
     json = tuple(i for i, name in enumerate(present) if name in _JSON_COLUMNS)

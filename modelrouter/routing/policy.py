@@ -80,6 +80,7 @@ class Policy:
     allow_fallbacks: bool = True
     sort: Sort | None = None
     name: str | None = field(default=None, compare=False)
+    """The policy's name, for display only (two equal policies with different names are equal)."""
     _hash: int | None = field(default=None, init=False, repr=False, compare=False)
 
     @override
@@ -90,8 +91,6 @@ class Policy:
             cached = hash(tuple(getattr(self, name) for name in _COMPARED))
             object.__setattr__(self, "_hash", cached)
         return cached
-
-    """The policy's name, for display only (two equal policies with different names are equal)."""
 
     @classmethod
     def parse(cls, data: Mapping[str, Any] | None, name: str | None = None) -> Policy:
