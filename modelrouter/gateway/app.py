@@ -47,6 +47,8 @@ __all__ = ["Gateway", "build_gateway"]
 log = logging.getLogger(__name__)
 
 ROUTE_BODY_LIMIT = 1 << 20
+DRAIN_S = 2.0
+"""How long shutdown waits for cancelled requests to end (each gives its client 1 s at most)."""
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
@@ -137,7 +139,16 @@ class Gateway:
                 return
 
     async def aclose(self) -> None:
-        """Close upstream connections and flush the ledger."""
+        """Let requests in flight record their end, close upstream connections, flush the ledger.
+
+        uvicorn sends the shutdown event as soon as it has cancelled the requests that outlived
+        the grace period, while they are still ending (a last event to the client, then their
+        final ledger rows): closing the ledger first could lose those rows.
+        """
+        if not await self.chat.drained(DRAIN_S):
+            log.warning(
+                "%d request(s) still running at shutdown; their rows may be left started", self.chat.in_flight
+            )
         await self.transport.aclose()
         await self.chat.limiter.state.close()
         self.keys.close()

@@ -174,6 +174,13 @@ class ChatHandler:
         self.in_flight = 0
         self.timeouts = engine.config.timeouts
 
+    async def drained(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for no request to be in flight; whether none is."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        return not self.in_flight
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send, door: Door) -> None:
         """Serve one chat request arriving at `door`; every error leaves in the door's dialect."""
         trace = Trace(uuid7(), door, time.monotonic(), now_iso())
