@@ -74,11 +74,13 @@ class Affinity:
                 break
         else:
             return None
+        # Text parts as their text (their cache breakpoints do not change the conversation);
+        # blake2b, built in, takes a third less than OpenSSL's sha256 on inputs this short.
+        content = [p.text if type(p) is ir.TextPart else p for p in first.content]
         prefix = orjson.dumps(
-            [key_id, request.model, [p.text for p in request.system], first.content],
-            default=_default,
+            [key_id, request.model, [p.text for p in request.system], content], default=_default
         )
-        return "h:" + hashlib.sha256(prefix).hexdigest()
+        return "h:" + hashlib.blake2b(prefix, digest_size=32).hexdigest()
 
     async def held_by(self, conversation: str) -> str | None:
         """The offering holding this conversation's cache: the shared answer first, else this process's."""

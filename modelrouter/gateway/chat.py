@@ -533,7 +533,8 @@ class ChatHandler:
 
     def _record_started(self, trace: Trace) -> None:
         """Queue the request's `started` row; it goes out with the first attempt's (`Trace.unwritten`)."""
-        row = {**self._base_row(trace), "updated_at": now_iso(), "state": "started", "version": 1}
+        # as of its creation: routing took microseconds, and a clock read is not free on this path
+        row = {**self._base_row(trace), "updated_at": trace.created_at, "state": "started", "version": 1}
         if trace.affinity:
             row["affinity"] = trace.affinity
         trace.unwritten.append(("requests", row))
@@ -575,7 +576,13 @@ class ChatHandler:
         trace.attempts.append(attempt)  # only an attempt on record counts (and goes upstream)
 
     def _attempt_ended(
-        self, trace: Trace, attempt: Attempt, *, defer: bool = False, source: str | None = None
+        self,
+        trace: Trace,
+        attempt: Attempt,
+        *,
+        defer: bool = False,
+        source: str | None = None,
+        ended_at: str | None = None,
     ) -> None:
         usage, estimated = attempt.usage, source == "estimated"
         if usage is None and (attempt.billable or attempt.outcome == "ok") and trace.input_estimate:
@@ -584,7 +591,9 @@ class ChatHandler:
             estimated = True
         cost = cost_of(attempt.entry, usage) if usage is not None else 0
         trace.costs[attempt.number] = cost
-        row = attempt_row(trace.request_id, trace.created_at, attempt, attempt.outcome, 2, usage, cost)
+        row = attempt_row(
+            trace.request_id, trace.created_at, attempt, attempt.outcome, 2, usage, cost, ended_at
+        )
         if estimated:
             row["usage_source"] = "estimated"
         trace.unwritten.append(("attempts", row))
@@ -615,16 +624,18 @@ class ChatHandler:
         error: str | None = None,
     ) -> None:
         trace.finished = True
+        now = now_iso()  # the request's end, and its last attempt's
         final = _last_attempt_at(trace.attempts, entry)
         if final is not None and final.outcome == "started":
             final.usage = usage
             final.outcome = state
             final.ended = time.monotonic()
-            self._attempt_ended(trace, final, defer=True, source=source)
+            self._attempt_ended(trace, final, defer=True, source=source, ended_at=now)
         cost = sum(trace.costs.values())
         latency = (time.monotonic() - trace.started) * 1000
         row = final_request_row(
             self._base_row(trace),
+            updated_at=now,
             state=state,
             status=status,
             attempts=len(trace.attempts),

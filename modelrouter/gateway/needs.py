@@ -40,9 +40,16 @@ def estimate_output_tokens(parts: list[ir.Part]) -> int:
 
 def estimate_input_tokens(request: ir.Request) -> int:
     """A rough prompt size in tokens (system, messages, tool definitions)."""
-    total = sum(len(p.text) for p in request.system) // CHARS_PER_TOKEN
-    for message in request.messages:
-        total += sum(_part_tokens(p) for p in message.content)
+    chars = 0
+    for text in request.system:
+        chars += len(text.text)
+    total = chars // CHARS_PER_TOKEN
+    for message in request.messages:  # loops, not generators: this runs on every request
+        for part in message.content:
+            if type(part) is ir.TextPart:
+                total += len(part.text) // CHARS_PER_TOKEN
+            else:
+                total += _part_tokens(part)
     for tool in request.tools:
         total += (
             len(tool.name) + len(tool.description or "") + _schema_size(tool.parameters)
@@ -58,27 +65,34 @@ def _schema_size(parameters: object) -> int:
         return len(str(parameters))
 
 
+_NO_CAPABILITIES: frozenset[str] = frozenset()
+
+
 def _capabilities(request: ir.Request) -> frozenset[str]:
-    needed = set()
+    needed = []
     if request.tools:
-        needed.add("tools")
+        needed.append("tools")
     if request.response_format is not None and request.response_format.type == "json_schema":
-        needed.add("json_schema")
+        needed.append("json_schema")
     if request.reasoning is not None and request.reasoning.enabled:
-        needed.add("reasoning")
-    for message in request.messages:
+        needed.append("reasoning")
+    if _shows_an_image(request.messages):
+        needed.append("vision")
+    return frozenset(needed) if needed else _NO_CAPABILITIES
+
+
+def _shows_an_image(messages: list[ir.Message]) -> bool:
+    for message in messages:
         for part in message.content:
+            if type(part) is ir.TextPart:
+                continue
             if isinstance(part, ir.ImagePart) or (
                 isinstance(part, ir.ToolResultPart) and any(isinstance(p, ir.ImagePart) for p in part.content)
             ):
-                needed.add("vision")
-    return frozenset(needed)
+                return True
+    return False
 
 
 def needs_of(request: ir.Request) -> Needs:
     """The request's own requirements, checked against every offering whatever the policy."""
-    return Needs(
-        input_tokens=estimate_input_tokens(request),
-        max_tokens=request.max_tokens,
-        capabilities=_capabilities(request),
-    )
+    return Needs(estimate_input_tokens(request), request.max_tokens, _capabilities(request))

@@ -32,8 +32,12 @@ def attempt_row(
     version: int,
     usage: ir.Usage | None = None,
     cost: int = 0,
+    ended_at: str | None = None,
 ) -> dict[str, Any]:
-    """An attempt's ledger row, sparse (the store fills in what is left out)."""
+    """An attempt's ledger row, sparse (the store fills in what is left out).
+
+    A final row (version 2) ends `ended_at`, or now.
+    """
     offering = attempt.entry.offering
     row: dict[str, Any] = {
         "request_id": request_id,
@@ -52,7 +56,7 @@ def attempt_row(
     if attempt.error is not None:
         row["error"] = attempt.error
     if version > 1:
-        row["ended_at"] = now_iso()
+        row["ended_at"] = ended_at or now_iso()
     if usage is not None:
         for name in USAGE_COLUMNS:
             value = getattr(usage, name)
@@ -68,6 +72,7 @@ def attempt_row(
 def final_request_row(
     base: dict[str, Any],
     *,
+    updated_at: str,
     state: str,
     status: int,
     attempts: int,
@@ -85,7 +90,7 @@ def final_request_row(
     """
     row = {
         **base,
-        "updated_at": now_iso(),
+        "updated_at": updated_at,
         "state": state,
         "version": 2,
         "http_status": status,

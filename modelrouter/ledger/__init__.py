@@ -56,12 +56,12 @@ def now_iso() -> str:
     Called several times per request, so the date-and-seconds part is formatted once a second.
     """
     global _second, _prefix
-    now = time.time()
-    second = int(now)
+    micros = time.time_ns() // 1000
+    second, fraction = divmod(micros, 1_000_000)
     if second != _second:
         _prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         _second = second
-    return f"{_prefix}.{int((now - second) * 1_000_000):06d}+00:00"
+    return "%s.%06d+00:00" % (_prefix, fraction)  # noqa: UP031 (%-format: a third cheaper than an f-string spec)
 
 
 def default_journal_root(store_url: str) -> Path:

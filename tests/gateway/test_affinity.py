@@ -24,6 +24,22 @@ def test_every_turn_of_a_conversation_has_one_name_and_keys_and_sessions_separat
     assert Affinity.conversation(ir.Request(model="m"), None, None) is None
 
 
+def test_a_conversation_is_named_by_its_first_turns_content_not_by_its_cache_breakpoints() -> None:
+    def first_turn(*parts: ir.Part) -> str | None:
+        request = ir.Request(model="gpt-5.2", messages=[ir.Message(role="user", content=list(parts))])
+        return Affinity.conversation(request, "k1", None)
+
+    text = first_turn(ir.TextPart(text="look"))
+    assert text == first_turn(ir.TextPart(text="look", cache_control=ir.CacheControl()))
+    assert text != first_turn(ir.TextPart(text="look!"))
+    image = ir.ImagePart(url="https://example.com/a.png")
+    assert first_turn(ir.TextPart(text="look"), image) not in (text, None)
+    assert first_turn(ir.TextPart(text="look"), image) != first_turn(
+        ir.TextPart(text="look"), ir.ImagePart(url="https://example.com/b.png")
+    )
+    assert first_turn(ir.TextPart(text="a"), ir.TextPart(text="b")) != first_turn(ir.TextPart(text="ab"))
+
+
 async def test_placement(engine: Engine) -> None:
     entries = list(engine.catalog.by_model["gpt-5.2"])
     now = [0.0]

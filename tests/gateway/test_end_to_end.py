@@ -296,7 +296,20 @@ def test_fallback_on_503_is_invisible_but_in_the_headers(
     assert text == "fake azure answer to: hello there"
     assert headers["x-modelrouter-attempts"] == "2"
     assert fake.labels() == ["openai", "azure"]
-    assert final_request_row(gateway, headers["x-request-id"], "attempts") == ("ok", 2)
+    request_id = headers["x-request-id"]
+    _, attempts, created, updated = final_request_row(gateway, request_id, "attempts, created_at, updated_at")
+    assert attempts == 2
+    times = ledger_rows(
+        gateway,
+        "SELECT started_at, ended_at FROM attempts WHERE request_id = ? ORDER BY attempt_no",
+        (request_id,),
+    )
+    assert [started for started, _ in times] == [created, created]
+    (_, failed_at), (_, answered_at) = times
+    assert created <= failed_at <= answered_at
+    if stream:  # a stream's end is its last attempt's end and the request's, one moment
+        assert answered_at == updated
+    assert answered_at <= updated
 
 
 def test_in_band_error_before_the_first_token_falls_back(gateway: RunningGateway, fake: FakeUpstream) -> None:

@@ -512,3 +512,16 @@ def test_sparse_rows_reach_both_stores_whole(store_url: str) -> None:
         )
     finally:
         store.close()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=4_102_444_800 * 10**9), min_size=1, max_size=20))
+def test_now_iso_is_the_utc_time_in_microseconds_however_the_clock_moves(clock: list[int]) -> None:
+    """The per-second prefix is cached: moving forward, back or within a second must not reuse a stale one."""
+    from datetime import UTC, datetime, timedelta
+    from unittest import mock
+
+    for nanoseconds in clock:
+        with mock.patch("time.time_ns", return_value=nanoseconds):
+            stamped = now_iso()
+        expected = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanoseconds // 1000)
+        assert stamped == expected.isoformat(timespec="microseconds")

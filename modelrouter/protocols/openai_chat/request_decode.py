@@ -125,7 +125,8 @@ class _Conversation:
         if not messages:
             raise Malformed("`messages` must hold at least one message")
         for i, message in enumerate(messages):
-            self._message(as_dict(message, f"messages[{i}]"), f"messages[{i}]")
+            where = f"messages[{i}]"
+            self._message(as_dict(message, where), where)
 
     def _message(self, message: dict[str, Any], where: str) -> None:
         role = message.get("role")
@@ -220,9 +221,9 @@ def _assistant_text(content: object, where: str) -> list[ir.TextPart]:
 
 
 def _user_content(content: object, where: str) -> list[ir.Part]:
-    where = f"{where}.content"
     if isinstance(content, str):
         return [ir.TextPart(text=content)]
+    where = f"{where}.content"
     parts: list[ir.Part] = []
     for i, raw in enumerate(as_list(content, where)):
         parts.append(_user_part(as_dict(raw, f"{where}[{i}]"), f"{where}[{i}]"))
