@@ -81,9 +81,18 @@ async def start(send: Send, status: int, headers: Iterable[tuple[str, str]]) -> 
     await send({"type": "http.response.start", "status": status, "headers": _raw(headers)})
 
 
+BODY_FOLLOWS = "modelrouter.body_follows"
+"""A key of our `http.response.start` messages: the whole body is sent next, without waiting.
+
+`GatewayCycle` then holds the head for it instead of scheduling a flush (a callback per
+answer); any other ASGI server ignores the key."""
+
+
 async def respond(send: Send, status: int, body: bytes, headers: Iterable[tuple[str, str]]) -> None:
     """Send a complete response."""
-    await start(send, status, [*headers, ("content-length", str(len(body)))])
+    raw = _raw(headers)
+    raw.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": status, "headers": raw, BODY_FOLLOWS: True})
     await send({"type": "http.response.body", "body": body})
 
 

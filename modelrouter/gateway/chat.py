@@ -253,20 +253,14 @@ class ChatHandler:
             # a whole answer's attempt row goes out with the request's final row, moments later
             lambda a: self._attempt_ended(trace, a, defer=a.outcome == "ok" and not trace.stream),
         )
-        forwarder = Forwarder(
-            self.forwarder.providers,
-            self.forwarder.transport,
-            self.forwarder.health,
-            self.forwarder.max_attempts,
-            self.forwarder.max_retry_wait,
-            hooks,
-        )
         deadlines = self._deadlines()
         task = asyncio.current_task()
         assert task is not None
         watch = DisconnectWatch(receive, task, WATCH_AFTER_S)
         try:
-            answer = await forwarder.forward(request, entries, deadlines, stream=request.stream)
+            answer = await self.forwarder.forward(
+                request, entries, deadlines, stream=request.stream, hooks=hooks
+            )
             if isinstance(answer, Answer):
                 await self._answer(send, trace, answer)
             else:

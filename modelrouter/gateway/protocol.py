@@ -33,6 +33,8 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from modelrouter.gateway.asgi import BODY_FOLLOWS
+
 __all__ = ["GatewayCycle", "GatewayHttpProtocol"]
 
 _CONTENT_LENGTH = b"content-length"
@@ -69,9 +71,7 @@ class GatewayCycle(RequestResponseCycle):
             return
         kind = message["type"]
         if not self.response_started:
-            if kind != "http.response.start":
-                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{kind}'.")
-            self._start(message["status"], message.get("headers", ()))  # type: ignore[typeddict-item]
+            self._begin(kind, message)
             return
         if self.response_complete:
             raise RuntimeError(f"Unexpected ASGI message '{kind}' sent, after response already completed.")
@@ -87,6 +87,13 @@ class GatewayCycle(RequestResponseCycle):
             self.transport.write(out)
         if not more_body:
             self._complete()
+
+    def _begin(self, kind: str, message: ASGISendEvent) -> None:
+        if kind != "http.response.start":
+            raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{kind}'.")
+        self._start(message["status"], message.get("headers", ()))  # type: ignore[typeddict-item]
+        if BODY_FOLLOWS not in message:  # else the body comes in this very step: no flush needed
+            asyncio.get_running_loop().call_soon(self._flush_head)
 
     def _framed(self, body: bytes, more_body: bool) -> bytes:
         """The body bytes as they go on the wire (chunked when no length was declared)."""
@@ -141,7 +148,6 @@ class GatewayCycle(RequestResponseCycle):
             content.append(b"transfer-encoding: chunked\r\n")
         content.append(b"\r\n")
         self._head = b"".join(content)
-        asyncio.get_running_loop().call_soon(self._flush_head)
 
     def _flush_head(self) -> None:
         """Send a head no body followed in the same loop step (a slow stream's first event)."""

@@ -22,8 +22,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -146,12 +146,18 @@ class StreamAnswer:
     """Whether the upstream body already ended (the whole answer is in `events`)."""
 
 
-@dataclass(slots=True)
-class Hooks:
-    """Callbacks the gateway gives the loop (ledger rows, metrics)."""
+def _ignore(attempt: Attempt) -> None:
+    return None
 
-    attempt_started: Callable[[Attempt], None] = lambda attempt: None
-    attempt_ended: Callable[[Attempt], None] = lambda attempt: None
+
+class Hooks(NamedTuple):
+    """Callbacks one request gives the loop (ledger rows, metrics): a tuple, built per request."""
+
+    attempt_started: Callable[[Attempt], None] = _ignore
+    attempt_ended: Callable[[Attempt], None] = _ignore
+
+
+NO_HOOKS = Hooks()
 
 
 _STATUS_ERRORS: dict[int, type[UpstreamError]] = {
@@ -178,10 +184,15 @@ class Forwarder:
     health: HealthBoard
     max_attempts: int = 3
     max_retry_wait: float = 5.0
-    hooks: Hooks = field(default_factory=Hooks)
 
     async def forward(
-        self, request: ir.Request, entries: Sequence[Entry], deadlines: Deadlines, *, stream: bool
+        self,
+        request: ir.Request,
+        entries: Sequence[Entry],
+        deadlines: Deadlines,
+        *,
+        stream: bool,
+        hooks: Hooks = NO_HOOKS,
     ) -> Answer | StreamAnswer:
         """Try `entries` in order until one answers; raise what the caller should see otherwise."""
         plan = _Plan(entries, self.health, self.max_retry_wait)
@@ -206,21 +217,21 @@ class Forwarder:
             attempts.append(attempt)
             try:
                 return await self._attempt(
-                    adapter, entry, body, attempt, attempts, deadlines, stream=stream, relay=relay
+                    adapter, entry, body, attempt, attempts, deadlines, hooks, stream=stream, relay=relay
                 )
             except UpstreamError as exc:
                 failures.append(AttemptFailure(entry.id, exc))
-                self._failed(attempt, exc, plan)
+                self._failed(attempt, exc, plan, hooks)
         if failures:
             raise AllAttemptsFailed(failures)
         if refused:
             raise refused[0]
         raise AllAttemptsFailed([])
 
-    def _failed(self, attempt: Attempt, error: UpstreamError, plan: _Plan) -> None:
+    def _failed(self, attempt: Attempt, error: UpstreamError, plan: _Plan, hooks: Hooks) -> None:
         entry = attempt.entry
         error.provider, error.offering = entry.provider.id, entry.id
-        self._end(attempt, "upstream_error", error)
+        _end(attempt, hooks, "upstream_error", error)
         if _about_health(error):
             self.health.failure(entry.id, retry_after_s=error.retry_after)
         if not error.fallback and not error.retryable:
@@ -238,6 +249,7 @@ class Forwarder:
         attempt: Attempt,
         attempts: list[Attempt],
         deadlines: Deadlines,
+        hooks: Hooks,
         *,
         stream: bool,
         relay: Relay | None,
@@ -247,7 +259,7 @@ class Forwarder:
             call.headers.update(relay.headers)
         call = await _authorized(adapter, call, entry)
         relayed = relay is not None
-        self.hooks.attempt_started(attempt)
+        hooks.attempt_started(attempt)
         upstream = await self.transport.open(call, deadlines, entry.provider.id)
         ttfb_ms = (time.monotonic() - attempt.started) * 1000
         attempt.status = upstream.status
@@ -264,7 +276,7 @@ class Forwarder:
                     response = decoded(adapter.decode_response, raw, entry)  # no usage: size the answer
                 attempt.usage = response.usage if reported else None
                 attempt.output_estimate = 0 if reported else estimate_output_tokens(response.content)
-                self._end(attempt, "ok")
+                _end(attempt, hooks, "ok")
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
                 return Answer(response, entry, attempts, ttfb_ms, raw if relayed else None)
             return await self._commit(adapter, entry, upstream, attempt, attempts, ttfb_ms, relayed)
@@ -310,18 +322,17 @@ class Forwarder:
                 self.health.success(entry.id, ttfb_ms=ttfb_ms)
                 return StreamAnswer(entry, attempts, upstream, decoder, events, chunks, ttfb_ms)
 
-    def _end(self, attempt: Attempt, outcome: str, error: ModelRouterError | None = None) -> None:
-        attempt.outcome = outcome
-        attempt.ended = time.monotonic()
-        if error is not None:
-            error.message = redact(error.message)  # a provider may echo the credential it was sent
-            attempt.error = error.message
-            attempt.billable = attempt.status == 200 or isinstance(
-                error, UpstreamTimeout | UpstreamProtocolError
-            )
-            upstream_status = getattr(error, "upstream_status", None)
-            attempt.status = upstream_status or attempt.status
-        self.hooks.attempt_ended(attempt)
+
+def _end(attempt: Attempt, hooks: Hooks, outcome: str, error: ModelRouterError | None = None) -> None:
+    attempt.outcome = outcome
+    attempt.ended = time.monotonic()
+    if error is not None:
+        error.message = redact(error.message)  # a provider may echo the credential it was sent
+        attempt.error = error.message
+        attempt.billable = attempt.status == 200 or isinstance(error, UpstreamTimeout | UpstreamProtocolError)
+        upstream_status = getattr(error, "upstream_status", None)
+        attempt.status = upstream_status or attempt.status
+    hooks.attempt_ended(attempt)
 
 
 class _Plan:

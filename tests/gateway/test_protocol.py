@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, RequestResponseCycle
 
+from modelrouter.gateway.asgi import BODY_FOLLOWS, respond
 from modelrouter.gateway.protocol import GatewayCycle, GatewayHttpProtocol
 from tests.gateway.harness import free_port
 
@@ -79,6 +80,42 @@ async def test_head_and_body_of_one_step_leave_in_one_write() -> None:
     assert completed == ["done"] and cycle.response_complete
     await asyncio.sleep(0)  # the scheduled flush finds nothing left
     assert recorder.writes == [HEAD + b"hello"]
+
+
+async def test_a_head_whose_body_follows_schedules_no_flush_and_waits_for_its_body() -> None:
+    """`respond` promises the body in the same step: nothing is scheduled, and the head waits for it."""
+    recorder, cycle, completed = _cycle()
+    loop = asyncio.get_running_loop()
+    scheduled: list[tuple[Any, ...]] = []
+    original = loop.call_soon
+
+    def recording(*args: Any, **kwargs: Any) -> asyncio.Handle:
+        scheduled.append(args)
+        return original(*args, **kwargs)
+
+    loop.call_soon = recording  # type: ignore[method-assign,assignment]
+    try:
+        start: Any = {**_start([(b"content-length", b"5")]), BODY_FOLLOWS: True}
+        await cycle.send(start)
+        await asyncio.sleep(0)  # even when the loop moves on, the head waits for its body
+        await cycle.send(_body(b"hel", more=True))
+    finally:
+        del loop.call_soon
+    assert not [args for args in scheduled if args[0] == cycle._flush_head]  # type: ignore[attr-defined]
+    assert recorder.writes == [HEAD + b"hel"]
+    await cycle.send(_body(b"lo"))
+    assert recorder.writes == [HEAD + b"hel", b"lo"] and completed == ["done"]
+
+
+async def test_respond_sends_uvicorns_bytes_in_one_write_with_nothing_scheduled() -> None:
+    ours, cycle, completed = _cycle()
+    theirs, reference, _ = _cycle(RequestResponseCycle)
+    headers = [("x-request-id", "r1"), ("content-type", "application/json")]
+    await respond(cycle.send, 200, b'{"ok":1}', headers)  # type: ignore[arg-type]
+    await respond(reference.send, 200, b'{"ok":1}', headers)  # type: ignore[arg-type]
+    assert ours.writes == [b"".join(theirs.writes)] and completed == ["done"]
+    await asyncio.sleep(0)
+    assert len(ours.writes) == 1
 
 
 async def test_a_head_alone_leaves_when_the_loop_moves_on_and_chunks_follow_in_order() -> None:
