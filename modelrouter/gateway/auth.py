@@ -102,9 +102,10 @@ class Gatekeeper:
             if not await self.auth_required():
                 return OPEN  # no auth configured: a client's leftover key is not an error
             raise AuthenticationRequired("the key is not known to this gateway")
-        refusal = record.refusal(datetime.now(UTC))
-        if refusal is not None:
-            raise AuthenticationRequired(refusal)
+        if record.revoked_at or record.expires_at:  # else there is nothing to check the clock against
+            refusal = record.refusal(datetime.now(UTC))
+            if refusal is not None:
+                raise AuthenticationRequired(refusal)
         return Caller("key", record)
 
     async def admin(self, scope: Scope) -> None:

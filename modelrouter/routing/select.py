@@ -138,6 +138,8 @@ class _Static:
     """Ranked as for a tiny prompt; re-ranked only when a prompt crosses `tier_start`."""
     rejected: tuple[Rejection, ...]
     tier_start: int | None
+    smallest_window: int | None
+    """The smallest context window among the candidates: a request within it fits them all."""
 
 
 class Router:
@@ -159,6 +161,8 @@ class Router:
         self.customer_location = customer_location
         self.health = health
         self._cache: dict[tuple[object, ...], _Static] = {}
+        self._targets: dict[tuple[str, bool], tuple[Target, str | None]] = {}
+        """(requested name, substitution allowed) -> what it resolved to: the catalog is fixed."""
 
     def route(self, requested: str, policy: Policy | None = None, needs: Needs | None = None) -> Decision:
         """Explain which offerings of `requested` would serve a request under `policy`.
@@ -168,31 +172,36 @@ class Router:
         """
         policy = policy or Policy()
         needs = needs or Needs()
-        target = self.catalog.resolve(requested)
-        target, substituted_from = self._substitute(target, policy)
+        target, substituted_from = self._target(requested, policy.allow_substitution)
         sort, notes = self._sort_key(policy)
         static = self._static(target, policy, needs.capabilities, sort)
         candidates, rejected = static.candidates, static.rejected
         tokens = needs.input_tokens
-        if tokens is not None:
+        smallest = static.smallest_window
+        if tokens is not None and smallest is not None and tokens + (needs.max_tokens or 0) > smallest:
             candidates, too_long = self._fit(candidates, needs)
             rejected += too_long
         if sort != "price" or (
             tokens is not None and static.tier_start is not None and tokens > static.tier_start
         ):
             candidates = self._order(candidates, policy, tokens or 0, sort)
-        return Decision(
-            requested=requested,
-            model=target.model,
-            policy=policy,
-            candidates=candidates,
-            rejected=rejected,
-            substituted_from=substituted_from,
-            sort=sort,
-            notes=notes,
-        )
+        return Decision(requested, target.model, policy, candidates, rejected, substituted_from, sort, notes)
 
-    def _substitute(self, target: Target, policy: Policy) -> tuple[Target, str | None]:
+    def _target(self, requested: str, allow_substitution: bool) -> tuple[Target, str | None]:
+        """The name resolved (and a retired model substituted): the same for every request naming it.
+
+        Only answers are kept (an unknown or retired name raises again each time).
+        """
+        key = (requested, allow_substitution)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._substitute(self.catalog.resolve(requested), allow_substitution)
+            if len(self._targets) >= self.cache_size:
+                self._targets.clear()
+            self._targets[key] = found
+        return found
+
+    def _substitute(self, target: Target, allow_substitution: bool) -> tuple[Target, str | None]:
         """A retired model answers through its maker's replacement, unless the policy forbids it."""
         original = target.model
         pinned = target.provider is not None or target.offerings is not None
@@ -203,7 +212,7 @@ class Router:
             if lifecycle.effective(self.catalog.today) != "retired":
                 break
             replacement = lifecycle.replacement
-            if not policy.allow_substitution or replacement is None or replacement not in self.catalog.models:
+            if not allow_substitution or replacement is None or replacement not in self.catalog.models:
                 message = _retired_message(target.model, replacement)
                 raise ModelRetired(message, model=original.id, replacement=replacement)
             provider, region = self._carried_pin(target)
@@ -252,7 +261,8 @@ class Router:
         starts = [
             c.entry.price.tier_start for c in ranked if c.entry.price and c.entry.price.tier_start is not None
         ]
-        return _Static(ranked, tuple(rejected), min(starts, default=None))
+        windows = [c.entry.context_window for c in ranked if c.entry.context_window is not None]
+        return _Static(ranked, tuple(rejected), min(starts, default=None), min(windows, default=None))
 
     def _fit(
         self, candidates: tuple[Candidate, ...], needs: Needs

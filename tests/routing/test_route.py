@@ -116,6 +116,20 @@ def test_no_substitution_means_410_naming_the_replacement(engine: Engine) -> Non
     assert "gemini-3-pro was retired on 2026-03-09; its replacement is gemini-3.1-pro" in caught.value.message
 
 
+def test_a_name_resolved_once_is_resolved_alike_whether_substitution_is_allowed_or_not(
+    engine: Engine,
+) -> None:
+    """Names are resolved once per (name, allow_substitution): one answer must not serve the other."""
+    for _ in range(2):
+        assert engine.route("gemini-3-pro").substituted_from == "gemini-3-pro"
+        with pytest.raises(ModelRetired):
+            engine.route("gemini-3-pro", {"allow_substitution": False})
+        with pytest.raises(ModelNotFound):
+            engine.route("no-such-model")
+    first, again = engine.route("grok-4-1-fast-reasoning@xai"), engine.route("grok-4-1-fast-reasoning@xai")
+    assert first == again and ids(first) == ["grok-4.3@xai"]
+
+
 def test_a_deprecation_date_that_passed_is_a_retirement() -> None:
     before = make_engine(now=datetime(2026, 11, 29, tzinfo=UTC)).route("claude-sonnet-4.5")
     after = make_engine(now=datetime(2026, 11, 30, tzinfo=UTC)).route("claude-sonnet-4.5")
