@@ -47,6 +47,8 @@ class Engine:
             self.catalog, self.readiness, customer_location=self.config.customer_location, health=health
         )
         self._tightened: dict[tuple[Policy, str | None, Policy, str | None], Policy] = {}
+        self._by_names: dict[tuple[str | None, ...], Policy] = {}
+        """Layers that are all policy names (or None) -> their effective policy."""
 
     @classmethod
     def load(cls, config_file: str | os.PathLike[str] | None = None, **kwargs: Any) -> Engine:
@@ -80,8 +82,20 @@ class Engine:
         """The default policy tightened by each layer in turn (key policy, request policy…).
 
         Intersections of known policies (named ones, keys' policies) are kept: the same few
-        combinations come back on every request.
+        combinations come back on every request. Layers that are all names (or None) are
+        looked up as they come, in one step; an unknown name raises every time.
         """
+        for layer in layers:
+            if layer is not None and type(layer) is not str:
+                return self._tightened_by(layers)
+        found = self._by_names.get(layers)  # type: ignore[arg-type]  # names and None only, as checked
+        if found is None:
+            if len(self._by_names) >= _MAX_TIGHTENED:
+                self._by_names.clear()
+            found = self._by_names[layers] = self._tightened_by(layers)  # type: ignore[index]
+        return found
+
+    def _tightened_by(self, layers: tuple[str | Mapping[str, Any] | Policy | None, ...]) -> Policy:
         policy = self.default_policy
         for layer in layers:
             if layer is None:

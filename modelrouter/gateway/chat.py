@@ -339,7 +339,7 @@ class ChatHandler:
     def _deadlines(self) -> Deadlines:
         t = self.timeouts
         total_at = asyncio.get_running_loop().time() + t.total
-        return Deadlines(connect=t.connect, first_byte=t.first_byte, idle=t.idle, total_at=total_at)
+        return Deadlines(t.connect, t.first_byte, t.idle, total_at)
 
     # --- answers ---------------------------------------------------------------------------
 

@@ -25,8 +25,7 @@ import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
@@ -67,9 +66,12 @@ class Call(Protocol):
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    """Seconds allowed for each phase; `total_at` is the loop time when the request must be done."""
+class Deadlines(NamedTuple):
+    """Seconds allowed for each phase; `total_at` is the loop time when the request must be done.
+
+    A named tuple: built on every request, where a frozen dataclass took 10k instructions
+    (each field set through `object.__setattr__`).
+    """
 
     connect: float
     first_byte: float

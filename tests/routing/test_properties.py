@@ -10,11 +10,13 @@ import dataclasses
 import random
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from modelrouter.catalog.catalog import Catalog, Entry
 from modelrouter.engine import Engine
+from modelrouter.errors import BadRequest
 from modelrouter.routing.policy import Policy
 from modelrouter.routing.readiness import Readiness
 from modelrouter.routing.select import Needs, Router
@@ -185,3 +187,27 @@ def test_policies_hash_as_they_compare_and_the_cached_hash_never_goes_stale(a: P
     if a == b:
         assert hash(a) == hash(b)
     assert hash(a) == hash(tuple(getattr(a, f.name) for f in dataclasses.fields(a) if f.compare))
+
+
+_NAMED = make_engine(
+    "policies:\n  eu-private: {residency: [EU], training: false}\n  cheap: {max_price: {input: 3.2}}\n"
+    "  zdr: {max_retention_days: 0}\ndefault_policy: cheap\n"
+)
+
+
+@given(st.lists(st.sampled_from([None, "eu-private", "cheap", "zdr"]), max_size=4))
+def test_layers_of_names_give_what_tightening_them_one_by_one_gives(names: list[str | None]) -> None:
+    """Layers of names are looked up as they come: the answer, name included, is the step-by-step one."""
+    expected = _NAMED.default_policy
+    for name in names:
+        if name is not None:
+            expected = expected.tighten(_NAMED.policies[name])
+    for _ in range(2):  # computed, then found
+        found = _NAMED.effective_policy(*names)
+        assert found == expected and found.name == expected.name
+
+
+def test_an_unknown_policy_name_is_refused_every_time() -> None:
+    for _ in range(2):
+        with pytest.raises(BadRequest, match="unknown policy 'nope'"):
+            _NAMED.effective_policy("cheap", "nope")
