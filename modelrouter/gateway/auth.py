@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
-from datetime import UTC, datetime
 from typing import NamedTuple
 
 from modelrouter.errors import AuthenticationRequired, Forbidden
@@ -104,10 +103,9 @@ class Gatekeeper:
             if not await self.auth_required():
                 return OPEN  # no auth configured: a client's leftover key is not an error
             raise AuthenticationRequired("the key is not known to this gateway")
-        if record.revoked_at or record.expires_at:  # else there is nothing to check the clock against
-            refusal = record.refusal(datetime.now(UTC))
-            if refusal is not None:
-                raise AuthenticationRequired(refusal)
+        refusal = record.refusal()
+        if refusal is not None:
+            raise AuthenticationRequired(refusal)
         return Caller("key", record)
 
     async def admin(self, scope: Scope) -> None:

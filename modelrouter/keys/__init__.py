@@ -92,11 +92,14 @@ class KeyRecord(KeySpec):
     created_at: str = ""
     revoked_at: str | None = None
 
-    def refusal(self, now: datetime) -> str | None:
-        """Why this key cannot be used now, or None."""
+    def refusal(self, now: datetime | None = None) -> str | None:
+        """Why this key cannot be used at `now`, or None.
+
+        `now` defaults to the clock, read only for a key that can expire (a check per request).
+        """
         if self.revoked_at:
             return f"key {self.prefix}… was revoked at {self.revoked_at}"
-        if self.expires_at and datetime.fromisoformat(self.expires_at) <= now:
+        if self.expires_at and datetime.fromisoformat(self.expires_at) <= (now or datetime.now(UTC)):
             return f"key {self.prefix}… expired at {self.expires_at}"
         return None
 

@@ -177,10 +177,12 @@ class Router:
         static = self._static(target, policy, needs.capabilities, sort)
         candidates, rejected = static.candidates, static.rejected
         tokens = needs.input_tokens
-        smallest = static.smallest_window
-        if tokens is not None and smallest is not None and tokens + (needs.max_tokens or 0) > smallest:
-            candidates, too_long = self._fit(candidates, needs)
-            rejected += too_long
+        if tokens is not None:
+            wanted = tokens + (needs.max_tokens or 0)
+            smallest = static.smallest_window
+            if smallest is not None and wanted > smallest:  # within it, every candidate fits
+                candidates, too_long = self._fit(candidates, needs, wanted)
+                rejected += too_long
         if sort != "price" or (
             tokens is not None and static.tier_start is not None and tokens > static.tier_start
         ):
@@ -265,10 +267,9 @@ class Router:
         return _Static(ranked, tuple(rejected), min(starts, default=None), min(windows, default=None))
 
     def _fit(
-        self, candidates: tuple[Candidate, ...], needs: Needs
+        self, candidates: tuple[Candidate, ...], needs: Needs, wanted: int
     ) -> tuple[tuple[Candidate, ...], tuple[Rejection, ...]]:
-        """Context fit depends on the request, so it is checked after the cached part."""
-        wanted = (needs.input_tokens or 0) + (needs.max_tokens or 0)
+        """Context fit depends on the request (`wanted` tokens), so it is checked after the cached part."""
         fits, too_long = [], []
         for candidate in candidates:
             window = candidate.entry.context_window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -75,6 +76,9 @@ def test_revoke_expire_and_find_by_name_or_prefix(store_url: str) -> None:
     key, record = store.create(KeySpec(name="temp", expires_at=(NOW + timedelta(days=1)).isoformat()))
     assert record.refusal(NOW) is None
     assert "expired" in (record.refusal(NOW + timedelta(days=2)) or "")
+    past = dataclasses.replace(record, expires_at=(datetime.now(UTC) - timedelta(seconds=1)).isoformat())
+    future = dataclasses.replace(record, expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
+    assert "expired" in (past.refusal() or "") and future.refusal() is None, "without `now`: the clock"
     assert store.find(record.prefix).key_id == record.key_id
     revoked = store.revoke("temp")
     assert revoked.revoked_at is not None and "revoked" in (revoked.refusal(NOW) or "")
