@@ -40,6 +40,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 from typing_extensions import override
 
+from modelrouter.gateway.outbox import outbox_of
+
 __all__ = [
     "BadResponse",
     "ClientError",
@@ -300,6 +302,7 @@ class Connection(asyncio.Protocol):
         self._pool = pool
         self._key = key
         self._loop = asyncio.get_running_loop()
+        self._outbox = outbox_of(self._loop)
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpResponseParser(self)
         self._waiter: asyncio.Future[None] | None = None
@@ -330,9 +333,9 @@ class Connection(asyncio.Protocol):
         self._response = None
         self._head_bytes = 0
         head = self._head = self._loop.create_future()
-        transport.write(data)
+        self._outbox.write(transport, data)  # out with the loop step's other writes
         if more is not None:
-            transport.write(more)
+            self._outbox.write(transport, more)
         return head
 
     async def wait(self) -> None:

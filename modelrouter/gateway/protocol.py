@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.parse
-from typing import Any
+from typing import Any, cast
 
 import httptools
 from typing_extensions import override
@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from modelrouter.gateway.asgi import BODY_FOLLOWS
+from modelrouter.gateway.outbox import HeldTransport, outbox_of
 
 __all__ = ["GatewayCycle", "GatewayHttpProtocol"]
 
@@ -159,7 +160,16 @@ class GatewayCycle(RequestResponseCycle):
 
 
 class GatewayHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol serving each request through a `GatewayCycle`."""
+    """uvicorn's httptools protocol serving each request through a `GatewayCycle`.
+
+    Its transport is a `HeldTransport`: every write waits in the loop's outbox for the end
+    of the loop step (see outbox.py).
+    """
+
+    @override
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        held = HeldTransport(transport, outbox_of(self.loop))
+        super().connection_made(cast(asyncio.Transport, held))
 
     @override
     def on_headers_complete(self) -> None:
