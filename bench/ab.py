@@ -19,86 +19,17 @@ ratio to it steady); modelrouter's optionally `@TREE` (a checkout to import mode
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shutil
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from peers.run import (  # noqa: E402
-    ALL,
-    HZ,
-    Target,
-    install,
-    make_target,
-    nginx_mock,
-    pythonpath,
-    session_pids,
-    start,
-    stop,
-    wait_ready,
-    wrk,
-)
-
-
-@dataclass
-class Round:
-    """One wrk run of one target."""
-
-    rps: float
-    p50_ms: float
-    main_user_ms: float
-    main_system_ms: float
-    children_ms: float
-
-    @property
-    def cpu_ms(self) -> float:
-        """All of it: the main process (user and system) and its children."""
-        return self.main_user_ms + self.main_system_ms + self.children_ms
-
-
-@dataclass
-class Subject:
-    """A target as given on the command line, running, with its rounds."""
-
-    spec: str
-    target: Target
-    rounds: list[Round] = field(default_factory=list)
-
-
-def _times(pid: int) -> tuple[int, int]:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
-
-
-def _cpu(main: int) -> dict[int, tuple[int, int]]:
-    times = {}
-    for pid in session_pids(main):
-        with contextlib.suppress(OSError):
-            times[pid] = _times(pid)
-    return times
-
-
-def measure(subject: Subject, mode: str, connections: int, seconds: float, work: Path) -> Round:
-    process = subject.target.process
-    assert process is not None
-    before = _cpu(process.pid)
-    figures = wrk(subject.target, subject.target.modes[mode], connections, seconds, work)
-    after = _cpu(process.pid)
-    per_request = 1000 / HZ / figures["requests"]
-    main_user = (after[process.pid][0] - before[process.pid][0]) * per_request
-    main_system = (after[process.pid][1] - before[process.pid][1]) * per_request
-    children = sum(
-        (sum(times) - sum(before.get(pid, (0, 0)))) * per_request
-        for pid, times in after.items()
-        if pid != process.pid
-    )
-    return Round(figures["rps"], figures["p50_ms"], main_user, main_system, children)
+from peers.rounds import Subject, interleave, running  # noqa: E402
+from peers.run import ALL, install, nginx_mock  # noqa: E402
 
 
 def main() -> None:
@@ -124,38 +55,8 @@ def main() -> None:
     (work / "logs").mkdir()
     subjects: list[Subject] = []
     try:
-        with nginx_mock(work, 0.25) as mock:
-            try:
-                for number, spec in enumerate(args.targets):
-                    name, _, tree = spec.partition("@")
-                    own = work / f"target-{number}"  # its own config, database and journal
-                    own.mkdir()
-                    own.chmod(0o755)
-                    with pythonpath(tree):  # `keys create` (mr-full) runs from the same tree
-                        target = make_target(name, own, mock)
-                    if tree:
-                        target.env = {**target.env, "PYTHONPATH": tree}
-                    target.name = f"{name}-{number}"  # its own log file
-                    start(target, work / "logs")
-                    subjects.append(Subject(spec, target))
-                for subject in subjects:
-                    wait_ready(subject.target)
-                    wrk(subject.target, subject.target.modes[args.mode], args.connections, 3, work)
-                for number in range(args.rounds):
-                    order = subjects if number % 2 == 0 else subjects[::-1]
-                    for subject in order:
-                        result = measure(subject, args.mode, args.connections, args.seconds, work)
-                        subject.rounds.append(result)
-                        print(
-                            f"round {number:2d} {subject.spec:40s} {result.rps:8.0f} req/s "
-                            f"p50 {result.p50_ms:6.2f} ms  CPU {result.cpu_ms:.3f} ms/req "
-                            f"(user {result.main_user_ms:.3f}, system {result.main_system_ms:.3f}, "
-                            f"children {result.children_ms:.3f})",
-                            flush=True,
-                        )
-            finally:
-                for subject in subjects:
-                    stop(subject.target.process)
+        with nginx_mock(work, 0.25) as mock, running(args.targets, work, mock) as subjects:
+            interleave(subjects, args.rounds, args.mode, args.connections, args.seconds, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(subjects)
@@ -169,13 +70,12 @@ def report(subjects: list[Subject]) -> None:
         f"{'CPU ratio (min-max)':>22s} {'req/s ratio':>12s}"
     )
     for subject in subjects:
-        rounds, base = subject.rounds, reference.rounds
-        cpu = [r.cpu_ms / b.cpu_ms for r, b in zip(rounds, base, strict=True)]
-        rps = [r.rps / b.rps for r, b in zip(rounds, base, strict=True)]
+        cpu = subject.ratios(reference, lambda r: r.cpu_ms)
+        rps = subject.ratios(reference, lambda r: r.rps)
         print(
-            f"{subject.spec:40s} {statistics.median(r.rps for r in rounds):8.0f} "
-            f"{statistics.median(r.cpu_ms for r in rounds):7.3f} "
-            f"{statistics.median(r.main_system_ms for r in rounds):7.3f} "
+            f"{subject.spec:40s} {subject.median(lambda r: r.rps):8.0f} "
+            f"{subject.median(lambda r: r.cpu_ms):7.3f} "
+            f"{subject.median(lambda r: r.main_system_ms):7.3f} "
             f"{statistics.median(cpu):>8.3f} ({min(cpu):.2f}-{max(cpu):.2f}) "
             f"{statistics.median(rps):12.3f}"
         )

@@ -7,7 +7,9 @@ records: added latency p50/p99 at 1, 16 and 64 connections (target minus direct)
 per second, CPU milliseconds per request (all processes of the target), SSE streams per
 second, added time to first token on a stream paced at 5 ms a chunk, RSS idle and loaded;
 then 2,000 concurrent paced streams through one modelrouter worker (memory and added
-inter-chunk delay). The table goes to stdout and to a dated markdown file with the machine.
+inter-chunk delay). Last, the floor, Portkey and modelrouter's targets run at once and are
+measured again in interleaved rounds (peers/rounds.py), for ratios that host drift over the
+run cannot bend. The tables go to stdout and to a dated markdown file with the machine.
 
 Targets:
     direct     wrk straight to the mock (the baseline every "added" figure subtracts)
@@ -23,7 +25,7 @@ Installs what is missing (Debian: nginx-light, libnginx-mod-http-echo, wrk; PyPI
 bench/.peers/litellm; npm: Portkey in bench/.peers/portkey). Loopback traffic only, bounded
 in time; everything started runs in its own session and is stopped by process group.
 
-    python bench/peers/run.py [--seconds 10] [--targets direct,floor,...] [--out FILE]
+    python bench/peers/run.py [--seconds 10] [--targets direct,floor,...] [--rounds 5] [--out FILE]
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -585,6 +588,55 @@ def report(
     return "\n".join(lines) + "\n"
 
 
+ROUND_TARGETS = ("floor", "portkey", "mr-pass", "mr-o2a", "mr-a2o", "mr-full")
+"""What the interleaved pass runs at once (the issue's ratios are to the floor and to Portkey)."""
+
+
+def interleaved(names: list[str], work: Path, mock: str, rounds: int, seconds: float) -> str:
+    """The ratios again, from targets running at once and measured in alternating rounds.
+
+    The table above measures one target after another over some ten minutes, while the
+    host's speed can drift by a third; here each round measures every target within
+    seconds of the others (peers/rounds.py), so a ratio compares programs, not moments.
+    """
+    from peers.rounds import Round, Subject, interleave, running  # peers.rounds imports this module
+
+    lines = [
+        "",
+        f"Interleaved: {', '.join(names)} running at once, {rounds} rounds of {seconds:g} s per "
+        "target at 16 connections, the order alternating; medians of the per-round ratios "
+        "(lowest to highest round in brackets).",
+        "",
+        "| target | mode | req/s | CPU ms/req | CPU vs floor | req/s vs Portkey |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+
+    def ratio(subject: Subject, reference: Subject | None, figure: Callable[[Round], float]) -> str:
+        if reference is None:
+            return "-"
+        values = subject.ratios(reference, figure)
+        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    (work / "rounds").mkdir()
+    (work / "rounds").chmod(0o755)
+    (work / "rounds" / "logs").mkdir()
+    with running(names, work / "rounds", mock) as subjects:
+        by_name = {s.spec: s for s in subjects}
+        for mode in ("chat", "stream"):
+            for subject in subjects:
+                subject.rounds = []
+            print(f"== interleaved, {mode}", flush=True)
+            interleave(subjects, rounds, mode, 16, seconds, work)
+            for subject in subjects:
+                lines.append(
+                    f"| {subject.spec} | {mode} | {subject.median(lambda r: r.rps):.0f} "
+                    f"| {subject.median(lambda r: r.cpu_ms):.3f} "
+                    f"| {ratio(subject, by_name.get('floor'), lambda r: r.cpu_ms)} "
+                    f"| {ratio(subject, by_name.get('portkey'), lambda r: r.rps)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
 @contextlib.contextmanager
 def nginx_mock(work: Path, slow_pace_s: float) -> Iterator[str]:
     port = free_port()
@@ -619,6 +671,7 @@ def main() -> None:
     parser.add_argument(
         "--pace-ms", type=float, default=SLOW_PACE_S * 1000, help="chunk interval of the many-stream run"
     )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the interleaved pass (0: skip it)")
     args = parser.parse_args()
     targets = [t for t in args.targets.split(",") if t]
     unknown = set(targets) - set(ALL)
@@ -651,13 +704,17 @@ def main() -> None:
                 print(f"  {name} failed: {exc}; its log is {logs / (name + '.log')}", flush=True)
             finally:
                 stop(target.process)
-    text = report(results, many, args.seconds, args.pace_ms)
+        text = report(results, many, args.seconds, args.pace_ms)
+        together = [name for name in ROUND_TARGETS if name in results]
+        if args.rounds > 0 and len(together) > 1:
+            text += interleaved(together, work, mock, args.rounds, 3)
     print()
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         f"# modelrouter beside its peers, {datetime.date.today()}\n\n"
-        f"`python bench/peers/run.py --seconds {args.seconds:g} --pace-ms {args.pace_ms:g}`\n\n{text}"
+        f"`python bench/peers/run.py --seconds {args.seconds:g} --pace-ms {args.pace_ms:g} "
+        f"--rounds {args.rounds}`\n\n{text}"
     )
     print(f"written to {args.out}")
 
