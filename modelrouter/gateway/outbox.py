@@ -7,8 +7,8 @@ same machine) asleep again and wakes it: on a 2-core virtual machine the wake-up
 cross-CPU interrupt, cost more kernel time per request than everything else the gateway
 does in the kernel. Held in an `Outbox` and written together when the loop takes its next
 step, the writes of a step wake each reader once. Measured beside the bare aiohttp
-pass-through (bench/ab.py, 16 connections): system time per request 0.041 -> 0.021 ms, CPU
-per request 1.63 -> 1.33 times the floor's, requests per second +27%. A write waits for the
+pass-through (bench/ab.py, 16 connections): system time per request 0.043 -> 0.022 ms, CPU
+per request 1.60 -> 1.28 times the floor's, requests per second +28%. A write waits for the
 rest of its step (microseconds; one connection's requests see one more loop step each).
 
 Order is kept per transport (and across transports), and a close queued behind writes
@@ -33,7 +33,7 @@ _CLOSE = None
 class Outbox:
     """The writes one event loop's current step made, made together on its next step."""
 
-    __slots__ = ("__weakref__", "_loop", "_pending")
+    __slots__ = ("_loop", "_pending")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -54,7 +54,7 @@ class Outbox:
         pending.append((transport, _CLOSE))
 
     def flush(self) -> None:
-        """Make every queued write now, in order (also called early, before a write that can't wait)."""
+        """Make every queued write now, in order."""
         pending, self._pending = self._pending, []
         for transport, data in pending:
             if transport.is_closing():
